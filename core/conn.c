@@ -1,0 +1,924 @@
+/* SPDX-License-Identifier: MIT */
+/* conn: HTTP/1.1 exchanges between one client and its upstreams.
+ *
+ * One exchange at a time: read a request head (the reader stops right after
+ * it), open or reuse the upstream connection, send the rewritten head, then
+ * stream the request body up and the response down. Bodies with a length
+ * (or delimited by EOF) are moved between evbuffers without copying;
+ * chunked ones are de-chunked by http1 and re-chunked here. When the
+ * response is complete and both sides allow it, the connection goes back to
+ * reading heads, first from bytes already buffered (pipelining).
+ *
+ * Must not: block, buffer a whole body, parse beyond the current exchange,
+ * or free a conn while one of its callbacks is on the stack. */
+#include "core/conn.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "core/conn_int.h"
+#include "core/log.h"
+#include "core/upstream.h"
+#include "core/worker.h"
+
+static uint64_t next_conn_id = 1; /* per process; workers differ by thread, ids need not be dense */
+
+static void on_client_read(struct bufferevent *bev, void *arg);
+static void on_client_write(struct bufferevent *bev, void *arg);
+static void on_client_event(struct bufferevent *bev, short what, void *arg);
+static void on_up_read(struct bufferevent *bev, void *arg);
+static void on_up_write(struct bufferevent *bev, void *arg);
+static void on_up_event(struct bufferevent *bev, short what, void *arg);
+static void on_timer(evutil_socket_t fd, short what, void *arg);
+static void on_req_chunk(void *arg, const char *p, size_t len);
+static void on_resp_chunk(void *arg, const char *p, size_t len);
+static void client_parse(struct conn *c);
+static void pump_request(struct conn *c);
+static void pump_response(struct conn *c);
+static void reply_error(struct conn *c, int status, const char *fmt, ...) LC_PRINTF(3, 4);
+
+/* ---- lifetime ---------------------------------------------------------- */
+
+static void free_upstream(struct conn *c)
+{
+    if (c->pending) {
+        upstream_cancel(c->pending);
+        c->pending = NULL;
+    }
+    if (c->ubev) {
+        bufferevent_free(c->ubev);
+        c->ubev = NULL;
+    }
+    c->up_key[0] = '\0';
+    c->up_paused = false;
+}
+
+static void conn_free(struct conn *c)
+{
+    struct worker *w = c->w;
+    TAILQ_REMOVE(&w->conns, c, link);
+    w->nconns--;
+    free_upstream(c);
+    if (c->cbev)
+        bufferevent_free(c->cbev);
+    if (c->timer)
+        event_free(c->timer);
+    flow_unref(c->flow);
+    http1_free(&c->crx);
+    http1_free(&c->urx);
+    hdrs_free(&c->req_h);
+    hdrs_free(&c->scratch);
+    buf_free(&c->out_head);
+    LC_DEBUG("c%" PRIu64 ": closed", c->id);
+    free(c);
+}
+
+void conn_hold(struct conn *c)
+{
+    c->holds++;
+}
+
+void conn_release(struct conn *c)
+{
+    if (--c->holds == 0 && c->closing)
+        conn_free(c);
+}
+
+void conn_close(struct conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    /* stop every callback now; the memory goes at the last release */
+    if (c->cbev)
+        bufferevent_disable(c->cbev, EV_READ | EV_WRITE);
+    if (c->ubev)
+        bufferevent_disable(c->ubev, EV_READ | EV_WRITE);
+    if (c->timer)
+        event_del(c->timer);
+    if (c->holds == 0)
+        conn_free(c);
+}
+
+void conn_finish_flow(struct conn *c)
+{
+    struct flow *f = c->flow;
+    if (f == NULL)
+        return;
+    c->flow = NULL;
+    f->t_end = flow_now_us();
+    f->state = FLOW_DONE;
+    bus_publish(c->w->bus, f);
+    flow_unref(f);
+}
+
+void conn_destroy(struct conn *c, const char *why)
+{
+    if (c->flow) {
+        flow_fail(c->flow, "%s", why);
+        conn_finish_flow(c);
+    }
+    conn_free(c);
+}
+
+/* ---- timers ------------------------------------------------------------ */
+
+static void arm_idle(struct conn *c)
+{
+    c->header_timer = false;
+    evtimer_add(c->timer, &c->w->tv_idle);
+}
+
+static void arm_header(struct conn *c)
+{
+    c->header_timer = true;
+    evtimer_add(c->timer, &c->w->tv_header);
+}
+
+/* Client output flushed, then close; bounded by the idle timeout. */
+static void drain_and_close(struct conn *c)
+{
+    c->state = CONN_DRAINING;
+    free_upstream(c);
+    bufferevent_disable(c->cbev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_output(c->cbev)) == 0) {
+        conn_close(c);
+        return;
+    }
+    c->header_timer = false;
+    evtimer_add(c->timer, &c->w->tv_idle);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    conn_hold(c);
+    if (c->state == CONN_DRAINING) {
+        conn_close(c);
+    } else if (c->state == CONN_READ_HEAD) {
+        if (c->header_timer && http1_started(&c->crx))
+            reply_error(c, 408, "request head not received within %g s",
+                        c->w->opts->header_timeout);
+        else
+            conn_close(c); /* idle keep-alive connection */
+    }
+    conn_release(c);
+}
+
+/* ---- accept ------------------------------------------------------------ */
+
+void conn_accept(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        evutil_closesocket(fd);
+        return;
+    }
+    c->id = __atomic_fetch_add(&next_conn_id, 1, __ATOMIC_RELAXED);
+    c->w = w;
+    upstream_format_addr(sa, c->client_addr, sizeof(c->client_addr));
+    hdrs_init(&c->req_h);
+    hdrs_init(&c->scratch);
+    TAILQ_INSERT_TAIL(&w->conns, c, link);
+    w->nconns++;
+
+    c->cbev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->timer = evtimer_new(w->base, on_timer, c);
+    if (c->cbev == NULL || c->timer == NULL) {
+        if (c->cbev == NULL)
+            evutil_closesocket(fd);
+        conn_free(c);
+        return;
+    }
+    http1_init(&c->crx, HTTP1_REQUEST, &c->req_h, &c->req_h, on_req_chunk, c);
+    c->crx.max_head = w->opts->max_header_size;
+    c->crx.max_fields = w->opts->max_headers;
+    /* response heads are the origin's business; only guard against abuse */
+    http1_init(&c->urx, HTTP1_RESPONSE, &c->scratch, &c->scratch, on_resp_chunk, c);
+    c->urx.max_head = 1024 * 1024;
+    c->urx.max_fields = 10000;
+    bufferevent_setcb(c->cbev, on_client_read, on_client_write, on_client_event, c);
+    /* bound what a pipelining client can park in our input buffer */
+    bufferevent_setwatermark(c->cbev, EV_READ, 0, CONN_HIGH_WATER);
+    bufferevent_enable(c->cbev, EV_READ | EV_WRITE);
+    c->state = CONN_READ_HEAD;
+    arm_idle(c);
+    LC_DEBUG("c%" PRIu64 ": accepted %s", c->id, c->client_addr);
+}
+
+/* ---- error replies ----------------------------------------------------- */
+
+static const char *status_reason(int status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 408: return "Request Timeout";
+    case 431: return "Request Header Fields Too Large";
+    case 502: return "Bad Gateway";
+    case 504: return "Gateway Timeout";
+    default: return "Error";
+    }
+}
+
+/* Ensures a flow exists for an error found before the head was complete. */
+static void ensure_flow(struct conn *c)
+{
+    if (c->flow)
+        return;
+    c->flow = flow_new(flow_next_id());
+    if (c->flow == NULL)
+        return;
+    snprintf(c->flow->client, sizeof(c->flow->client), "%s", c->client_addr);
+    if (c->crx.method)
+        snprintf(c->flow->method, sizeof(c->flow->method), "%s", c->crx.method);
+    if (c->crx.target.len > 0)
+        flow_set_url(c->flow, c->crx.target.p, c->crx.target.len);
+    hdrs_copy(&c->flow->req_headers, &c->req_h);
+}
+
+/* Answers with lucent's own error (when nothing was sent yet for this
+ * exchange; otherwise the client connection is cut), records it in the
+ * flow, and closes the connection once the reply is out. */
+static void reply_error(struct conn *c, int status, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+
+    ensure_flow(c);
+    if (c->flow) {
+        flow_fail(c->flow, "%s", msg);
+        if (!c->sent_to_client) {
+            c->flow->status = status;
+            c->flow->local_reply = true;
+            flow_set_reason(c->flow, status_reason(status), strlen(status_reason(status)));
+            hdrs_clear(&c->flow->resp_headers);
+        }
+    }
+    LC_INFO("c%" PRIu64 ": %d %s", c->id, status, msg);
+    free_upstream(c);
+    if (c->sent_to_client) {
+        conn_finish_flow(c);
+        conn_close(c);
+        return;
+    }
+    struct evbuffer *out = bufferevent_get_output(c->cbev);
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                        "Content-Length: %zu\r\nConnection: close\r\n\r\nlucent: %s\n",
+                        status, status_reason(status), strlen(msg) + 9, msg);
+    if (c->flow) {
+        c->flow->resp_size = strlen(msg) + 9;
+        c->flow->t_resp_start = flow_now_us();
+    }
+    c->sent_to_client = true;
+    conn_finish_flow(c);
+    drain_and_close(c);
+}
+
+/* The exchange failed after bytes went to the client: record and cut. */
+static void abort_exchange(struct conn *c, const char *fmt, ...) LC_PRINTF(2, 3);
+static void abort_exchange(struct conn *c, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (c->flow)
+        flow_fail(c->flow, "%s", msg);
+    LC_INFO("c%" PRIu64 ": %s", c->id, msg);
+    conn_finish_flow(c);
+    free_upstream(c);
+    conn_close(c);
+}
+
+/* ---- writing heads ----------------------------------------------------- */
+
+static void put_hdrs(struct evbuffer *out, const struct hdrs *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        size_t nl, vl;
+        const char *n = hdrs_name(h, i, &nl);
+        const char *v = hdrs_value(h, i, &vl);
+        evbuffer_add(out, n, nl);
+        evbuffer_add(out, ": ", 2);
+        evbuffer_add(out, v, vl);
+        evbuffer_add(out, "\r\n", 2);
+    }
+}
+
+/* Builds the request head lucent sends upstream into c->out_head. */
+static void build_request_head(struct conn *c)
+{
+    struct hdrs *h = &c->scratch;
+    struct buf *b = &c->out_head;
+    char auth[URL_HOST_MAX + 10];
+    size_t alen = url_authority(&c->target, false, auth, sizeof(auth));
+
+    hdrs_copy(h, &c->flow->req_headers);
+    hdrs_strip_hop_by_hop(h, c->upgrade_req);
+    if (c->expect_continue)
+        hdrs_remove(h, "Expect", 6);
+    hdrs_set(h, "Host", auth, alen);
+    if (c->chunk_up)
+        hdrs_add(h, "Transfer-Encoding", 17, "chunked", 7);
+
+    buf_reset(b);
+    buf_puts(b, c->flow->method);
+    buf_putc(b, ' ');
+    if (c->target.path_len == 0 || c->target.path[0] != '/')
+        buf_putc(b, '/');
+    buf_append(b, c->target.path, c->target.path_len);
+    buf_puts(b, " HTTP/1.1\r\n");
+    for (size_t i = 0; i < h->n; i++) {
+        size_t nl, vl;
+        const char *n = hdrs_name(h, i, &nl);
+        const char *v = hdrs_value(h, i, &vl);
+        buf_append(b, n, nl);
+        buf_append(b, ": ", 2);
+        buf_append(b, v, vl);
+        buf_append(b, "\r\n", 2);
+    }
+    buf_append(b, "\r\n", 2);
+}
+
+/* Writes the response head (final or interim) to the client. */
+static void write_response_head(struct conn *c, bool interim)
+{
+    struct flow *f = c->flow;
+    struct hdrs *h = &c->scratch;
+    struct evbuffer *out = bufferevent_get_output(c->cbev);
+    bool upgrading = f->status == 101 && c->upgrade_req;
+
+    hdrs_copy(h, &f->resp_headers);
+    hdrs_strip_hop_by_hop(h, upgrading);
+    if (!interim && !upgrading) {
+        if (c->chunk_down)
+            hdrs_add(h, "Transfer-Encoding", 17, "chunked", 7);
+        else if (c->resp_body == HTTP1_BODY_NONE && c->urx.chunked && !c->client_http10)
+            hdrs_add(h, "Transfer-Encoding", 17, "chunked", 7); /* HEAD: as upstream said */
+        if (!c->client_keep)
+            hdrs_add(h, "Connection", 10, "close", 5);
+        else if (c->client_http10)
+            hdrs_add(h, "Connection", 10, "keep-alive", 10);
+    }
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", f->status, f->reason ? f->reason : "");
+    put_hdrs(out, h);
+    evbuffer_add(out, "\r\n", 2);
+    c->sent_to_client = true;
+}
+
+static void write_trailers(struct evbuffer *out, const struct hdrs *t)
+{
+    evbuffer_add(out, "0\r\n", 3);
+    put_hdrs(out, t);
+    evbuffer_add(out, "\r\n", 2);
+}
+
+/* ---- back-pressure ----------------------------------------------------- */
+
+/* After writing to `dst`, stop reading `src` if dst's backlog is high. */
+static bool throttle(struct bufferevent *dst, struct bufferevent *src, bool *paused)
+{
+    if (evbuffer_get_length(bufferevent_get_output(dst)) < CONN_HIGH_WATER)
+        return false;
+    if (!*paused) {
+        *paused = true;
+        bufferevent_disable(src, EV_READ);
+        bufferevent_setwatermark(dst, EV_WRITE, CONN_HIGH_WATER / 2, 0);
+    }
+    return true;
+}
+
+/* ---- starting an exchange ---------------------------------------------- */
+
+static void send_request(struct conn *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->ubev);
+    evbuffer_add(out, c->out_head.p, c->out_head.len);
+    if (c->expect_continue && !c->sent_to_client)
+        evbuffer_add(bufferevent_get_output(c->cbev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    c->state = CONN_EXCHANGE;
+    c->flow->state = FLOW_UPSTREAM;
+    http1_next(&c->urx, &c->flow->resp_headers, &c->flow->resp_trailers);
+    bufferevent_setcb(c->ubev, on_up_read, on_up_write, on_up_event, c);
+    bufferevent_enable(c->ubev, EV_READ | EV_WRITE);
+    bufferevent_set_timeouts(c->ubev, NULL, NULL);
+    bufferevent_enable(c->cbev, EV_READ);
+    pump_request(c);
+}
+
+static void start_connect(struct conn *c);
+
+static void on_upstream_ready(void *arg, struct bufferevent *bev, const char *peer, int status,
+                              const char *err)
+{
+    struct conn *c = arg;
+    conn_hold(c);
+    c->pending = NULL;
+    if (bev == NULL) {
+        reply_error(c, status, "%s", err);
+        goto out;
+    }
+    c->ubev = bev;
+    snprintf(c->up_peer, sizeof(c->up_peer), "%s", peer);
+    snprintf(c->flow->server, sizeof(c->flow->server), "%s", peer);
+    c->flow->t_connected = flow_now_us();
+    LC_DEBUG("c%" PRIu64 " f%" PRIu64 ": connected to %s (%s)", c->id, c->flow->id, c->up_key,
+             peer);
+    if (c->flow->connect) {
+        static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+        c->flow->status = 200;
+        c->flow->local_reply = true;
+        flow_set_reason(c->flow, "Connection established", 22);
+        c->flow->t_resp_start = flow_now_us();
+        evbuffer_add(bufferevent_get_output(c->cbev), ok, sizeof(ok) - 1);
+        c->sent_to_client = true;
+        tunnel_start(c);
+        goto out;
+    }
+    send_request(c);
+out:
+    conn_release(c);
+}
+
+static void start_connect(struct conn *c)
+{
+    free_upstream(c);
+    snprintf(c->up_key, sizeof(c->up_key), "%s:%u", c->target.host, c->target.port);
+    c->state = CONN_CONNECTING;
+    bufferevent_disable(c->cbev, EV_READ);
+    c->pending = upstream_connect(c->w, c->target.host, c->target.port, on_upstream_ready, c);
+    if (c->pending == NULL)
+        reply_error(c, 502, "cannot connect to %s: out of memory", c->up_key);
+}
+
+/* A complete request head has been read: make its flow and start it. */
+static void start_request(struct conn *c)
+{
+    struct http1 *rx = &c->crx;
+    char err[200];
+    char url[URL_HOST_MAX + 16];
+
+    evtimer_del(c->timer);
+    struct flow *f = flow_new(flow_next_id());
+    if (f == NULL) {
+        conn_close(c);
+        return;
+    }
+    c->flow = f;
+    snprintf(f->client, sizeof(f->client), "%s", c->client_addr);
+    snprintf(f->method, sizeof(f->method), "%s", rx->method ? rx->method : "");
+    f->req_major = rx->major;
+    f->req_minor = rx->minor;
+    /* the head's fields move into the flow; trailers go there directly */
+    f->req_headers = c->req_h;
+    hdrs_init(&c->req_h);
+    rx->headers = &c->req_h;
+    rx->trailers = &f->req_trailers;
+
+    c->client_http10 = rx->major == 1 && rx->minor == 0;
+    c->client_keep = rx->keep_alive;
+    c->req_done = c->resp_head_done = c->resp_done = false;
+    c->sent_to_client = c->retried = c->up_reused = false;
+    c->chunk_up = c->chunk_down = c->close_down = false;
+    c->client_paused = false;
+    c->head_request = strcmp(f->method, "HEAD") == 0;
+    c->upgrade_req = false;
+    c->expect_continue = false;
+    c->flow->state = FLOW_REQUEST;
+
+    if (rx->method_id == HTTP_CONNECT) {
+        f->connect = true;
+        flow_set_url(f, rx->target.p, rx->target.len);
+        if (url_parse_authority(rx->target.p, rx->target.len, &c->target, err, sizeof(err)) < 0) {
+            reply_error(c, 400, "bad CONNECT target: %s", err);
+            return;
+        }
+        start_connect(c);
+        return;
+    }
+
+    if (url_parse_absolute(rx->target.p, rx->target.len, &c->target, err, sizeof(err)) < 0) {
+        flow_set_url(f, rx->target.p, rx->target.len);
+        reply_error(c, 400, "%s", err);
+        return;
+    }
+    size_t n = (size_t)snprintf(url, sizeof(url), "%s://", c->target.scheme);
+    n += url_authority(&c->target, false, url + n, sizeof(url) - n);
+    struct buf u = BUF_INIT;
+    buf_append(&u, url, n);
+    if (c->target.path_len == 0 || c->target.path[0] != '/')
+        buf_putc(&u, '/');
+    buf_append(&u, c->target.path, c->target.path_len);
+    flow_set_url(f, u.p, u.len);
+    buf_free(&u);
+
+    if (strcmp(c->target.scheme, "http") != 0) {
+        reply_error(c, 400, "%s URLs go through CONNECT, not as a plain proxy request",
+                    c->target.scheme);
+        return;
+    }
+
+    c->req_body = http1_request_body(rx);
+    c->req_left = c->req_body == HTTP1_BODY_LENGTH ? rx->content_length : 0;
+    c->chunk_up = c->req_body == HTTP1_BODY_CHUNKED;
+    c->upgrade_req = rx->upgrade;
+    c->expect_continue = hdrs_has_token(&f->req_headers, "Expect", "100-continue");
+    build_request_head(c);
+
+    char key[sizeof(c->up_key)];
+    snprintf(key, sizeof(key), "%s:%u", c->target.host, c->target.port);
+    if (c->ubev != NULL && strcmp(key, c->up_key) == 0) {
+        c->up_reused = true;
+        snprintf(f->server, sizeof(f->server), "%s", c->up_peer);
+        f->t_connected = f->t_start;
+        send_request(c);
+        return;
+    }
+    start_connect(c);
+}
+
+/* ---- request side ------------------------------------------------------ */
+
+static void on_req_chunk(void *arg, const char *p, size_t len)
+{
+    struct conn *c = arg;
+    if (c->ubev == NULL || len == 0)
+        return;
+    struct evbuffer *out = bufferevent_get_output(c->ubev);
+    evbuffer_add_printf(out, "%zx\r\n", len);
+    evbuffer_add(out, p, len);
+    evbuffer_add(out, "\r\n", 2);
+    c->flow->req_size += len;
+}
+
+static void request_done(struct conn *c)
+{
+    c->req_done = true;
+    if (c->chunk_up)
+        write_trailers(bufferevent_get_output(c->ubev), &c->flow->req_trailers);
+    /* from now on the upstream owes us a response within the timeout */
+    if (!c->resp_done)
+        bufferevent_set_timeouts(c->ubev, &c->w->tv_upstream, NULL);
+}
+
+/* Moves request body bytes from the client to upstream. */
+static void pump_request(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->cbev);
+
+    if (c->req_done || c->ubev == NULL)
+        return;
+    while (!c->req_done && !c->closing) {
+        size_t avail = evbuffer_get_length(in);
+        if (c->req_body == HTTP1_BODY_NONE) {
+            request_done(c);
+            break;
+        }
+        if (avail == 0)
+            break;
+        if (c->req_body == HTTP1_BODY_LENGTH) {
+            size_t n = avail < c->req_left ? avail : (size_t)c->req_left;
+            evbuffer_remove_buffer(in, bufferevent_get_output(c->ubev), n);
+            c->req_left -= n;
+            c->flow->req_size += n;
+            if (c->req_left == 0)
+                request_done(c);
+        } else {
+            size_t len = evbuffer_get_contiguous_space(in), used = 0;
+            const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+            enum http1_rc rc = http1_feed(&c->crx, p, len, &used);
+            evbuffer_drain(in, used);
+            if (rc == HTTP1_ERROR) {
+                reply_error(c, 400, "bad request body: %s", c->crx.err);
+                return;
+            }
+            if (rc == HTTP1_DONE)
+                request_done(c);
+        }
+        if (throttle(c->ubev, c->cbev, &c->client_paused))
+            break;
+    }
+}
+
+/* ---- response side ----------------------------------------------------- */
+
+static void on_resp_chunk(void *arg, const char *p, size_t len)
+{
+    struct conn *c = arg;
+    struct evbuffer *out = bufferevent_get_output(c->cbev);
+    if (len == 0)
+        return;
+    if (c->chunk_down)
+        evbuffer_add_printf(out, "%zx\r\n", len);
+    evbuffer_add(out, p, len);
+    if (c->chunk_down)
+        evbuffer_add(out, "\r\n", 2);
+    c->flow->resp_size += len;
+}
+
+/* The response is complete: publish the flow, then keep or close. */
+static void response_done(struct conn *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->cbev);
+
+    c->resp_done = true;
+    if (c->chunk_down)
+        write_trailers(out, &c->flow->resp_trailers);
+    conn_finish_flow(c);
+
+    if (c->ubev) {
+        bufferevent_set_timeouts(c->ubev, NULL, NULL);
+        if (!c->up_keep || !c->req_done || evbuffer_get_length(bufferevent_get_input(c->ubev)))
+            free_upstream(c);
+        else
+            http1_next(&c->urx, &c->scratch, &c->scratch); /* idle; on_up_read drops strays */
+    }
+    if (!c->client_keep || !c->req_done || c->close_down) {
+        drain_and_close(c);
+        return;
+    }
+    c->state = CONN_READ_HEAD;
+    hdrs_clear(&c->req_h);
+    http1_next(&c->crx, &c->req_h, &c->req_h);
+    arm_idle(c);
+    if (c->up_paused && c->ubev) {
+        c->up_paused = false;
+        bufferevent_enable(c->ubev, EV_READ);
+    }
+    if (!c->client_paused)
+        bufferevent_enable(c->cbev, EV_READ);
+    /* a pipelined request may be waiting in the buffer: no callback will come for it */
+    if (evbuffer_get_length(bufferevent_get_input(c->cbev)) > 0 && !c->client_paused)
+        client_parse(c);
+}
+
+/* The final (or an interim) response head has been read. */
+static void response_head(struct conn *c)
+{
+    struct flow *f = c->flow;
+    struct http1 *rx = &c->urx;
+
+    f->status = rx->status;
+    flow_set_reason(f, rx->reason.p, rx->reason.len);
+    f->resp_major = rx->major;
+    f->resp_minor = rx->minor;
+    if (f->t_resp_start == 0)
+        f->t_resp_start = flow_now_us();
+    f->state = FLOW_RESPONSE;
+
+    if (rx->status == 101 && c->upgrade_req && rx->upgrade) {
+        c->resp_head_done = true;
+        write_response_head(c, false);
+        bufferevent_set_timeouts(c->ubev, NULL, NULL);
+        tunnel_start(c);
+        return;
+    }
+    if (rx->status >= 100 && rx->status < 200) {
+        /* interim: pass on to HTTP/1.1 clients, then read the final one */
+        if (!c->client_http10 && rx->status != 101)
+            write_response_head(c, true);
+        hdrs_clear(&f->resp_headers);
+        http1_next(rx, &f->resp_headers, &f->resp_trailers);
+        return;
+    }
+
+    c->resp_head_done = true;
+    c->resp_body = http1_response_body(rx, c->head_request);
+    c->resp_left = c->resp_body == HTTP1_BODY_LENGTH ? rx->content_length : 0;
+    c->up_keep = rx->keep_alive && c->resp_body != HTTP1_BODY_EOF;
+    if (c->resp_body == HTTP1_BODY_CHUNKED || c->resp_body == HTTP1_BODY_EOF) {
+        if (c->client_http10)
+            c->close_down = true;
+        else
+            c->chunk_down = true;
+    }
+    if (c->close_down || !c->req_done)
+        c->client_keep = false;
+    write_response_head(c, false);
+    if (c->resp_body != HTTP1_BODY_CHUNKED)
+        http1_next(rx, &f->resp_headers, &f->resp_trailers); /* we count the body ourselves */
+    if (c->resp_body == HTTP1_BODY_NONE)
+        response_done(c);
+}
+
+/* Reads response bytes: heads through http1, bodies moved or de-chunked. */
+static void pump_response(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->ubev);
+    struct evbuffer *out = bufferevent_get_output(c->cbev);
+
+    while (!c->closing && c->state == CONN_EXCHANGE && !c->resp_done) {
+        size_t avail = evbuffer_get_length(in);
+        if (avail == 0)
+            break;
+        if (!c->resp_head_done || c->resp_body == HTTP1_BODY_CHUNKED) {
+            size_t len = evbuffer_get_contiguous_space(in), used = 0;
+            const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+            enum http1_rc rc = http1_feed(&c->urx, p, len, &used);
+            evbuffer_drain(in, used);
+            if (rc == HTTP1_ERROR) {
+                if (c->resp_head_done)
+                    abort_exchange(c, "bad chunked body from %s: %s", c->up_key, c->urx.err);
+                else
+                    reply_error(c, 502, "bad response from %s: %s", c->up_key, c->urx.err);
+                return;
+            }
+            if (rc == HTTP1_HEAD)
+                response_head(c);
+            else if (rc == HTTP1_DONE)
+                response_done(c);
+        } else if (c->resp_body == HTTP1_BODY_LENGTH) {
+            size_t n = avail < c->resp_left ? avail : (size_t)c->resp_left;
+            evbuffer_remove_buffer(in, out, n);
+            c->resp_left -= n;
+            c->flow->resp_size += n;
+            if (c->resp_left == 0)
+                response_done(c);
+        } else { /* EOF-delimited: everything is body */
+            c->flow->resp_size += avail;
+            if (c->chunk_down) {
+                evbuffer_add_printf(out, "%zx\r\n", avail);
+                evbuffer_remove_buffer(in, out, avail);
+                evbuffer_add(out, "\r\n", 2);
+            } else {
+                evbuffer_remove_buffer(in, out, avail);
+            }
+        }
+        if (c->ubev && !c->closing && throttle(c->cbev, c->ubev, &c->up_paused))
+            break;
+    }
+}
+
+/* ---- callbacks --------------------------------------------------------- */
+
+/* Reads request heads while in CONN_READ_HEAD. */
+static void client_parse(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->cbev);
+
+    while (!c->closing && c->state == CONN_READ_HEAD && evbuffer_get_length(in) > 0) {
+        size_t len = evbuffer_get_contiguous_space(in), used = 0;
+        const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+        enum http1_rc rc = http1_feed(&c->crx, p, len, &used);
+        evbuffer_drain(in, used);
+        if (!c->header_timer && http1_started(&c->crx))
+            arm_header(c);
+        if (rc == HTTP1_ERROR) {
+            reply_error(c, c->crx.err_status, "%s%s",
+                        c->crx.err_status == 400 ? "bad request: " : "", c->crx.err);
+            return;
+        }
+        if (rc == HTTP1_HEAD) {
+            start_request(c);
+            return;
+        }
+    }
+}
+
+static void on_client_read(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    conn_hold(c);
+    if (c->state == CONN_READ_HEAD)
+        client_parse(c);
+    else if (c->state == CONN_EXCHANGE)
+        pump_request(c);
+    conn_release(c);
+}
+
+static void on_client_write(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    conn_hold(c);
+    if (c->state == CONN_DRAINING) {
+        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+            conn_close(c);
+    } else if (c->up_paused && c->ubev) {
+        c->up_paused = false;
+        bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+        bufferevent_enable(c->ubev, EV_READ);
+        pump_response(c);
+    }
+    conn_release(c);
+}
+
+static void on_client_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    conn_hold(c);
+    if (c->state == CONN_EXCHANGE && c->req_done && (what & BEV_EVENT_EOF)) {
+        /* half-close after a complete request: still deliver the response */
+        c->client_keep = false;
+    } else if (c->flow && c->state != CONN_DRAINING) {
+        abort_exchange(c, "client closed the connection%s%s",
+                       (what & BEV_EVENT_ERROR) ? ": " : "",
+                       (what & BEV_EVENT_ERROR)
+                           ? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())
+                           : "");
+    } else {
+        conn_close(c);
+    }
+    conn_release(c);
+}
+
+static void on_up_read(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    conn_hold(c);
+    if (c->state == CONN_EXCHANGE && !c->resp_done)
+        pump_response(c);
+    else if (c->state != CONN_TUNNEL)
+        free_upstream(c); /* bytes from an idle upstream: it is not usable */
+    conn_release(c);
+}
+
+static void on_up_write(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    conn_hold(c);
+    if (c->client_paused) {
+        c->client_paused = false;
+        bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+        bufferevent_enable(c->cbev, EV_READ);
+        pump_request(c);
+    }
+    conn_release(c);
+}
+
+/* The reused connection died before answering: try once on a fresh one. */
+static bool retry_fresh(struct conn *c)
+{
+    if (!c->up_reused || c->retried || c->resp_head_done || c->sent_to_client ||
+        http1_started(&c->urx) || c->flow->req_size > 0 || c->req_body != HTTP1_BODY_NONE)
+        return false;
+    c->retried = true;
+    c->up_reused = false;
+    LC_DEBUG("c%" PRIu64 ": kept-alive upstream %s went away; reconnecting", c->id, c->up_key);
+    start_connect(c);
+    return true;
+}
+
+static void on_up_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    conn_hold(c);
+    if (c->state != CONN_EXCHANGE || c->resp_done) {
+        free_upstream(c); /* idle upstream closed: fine */
+        goto out;
+    }
+    if (what & BEV_EVENT_TIMEOUT) {
+        if (!c->resp_head_done && !c->sent_to_client)
+            reply_error(c, 504, "no response from %s within %g s", c->up_key,
+                        c->w->opts->upstream_timeout);
+        else
+            abort_exchange(c, "%s went silent for %g s mid-response", c->up_key,
+                           c->w->opts->upstream_timeout);
+        goto out;
+    }
+    if (what & BEV_EVENT_EOF) {
+        pump_response(c); /* whatever was still buffered */
+        if (c->closing || c->resp_done)
+            goto out;
+        if (c->resp_head_done && c->resp_body == HTTP1_BODY_EOF) {
+            c->up_keep = false;
+            response_done(c);
+            goto out;
+        }
+        if (retry_fresh(c))
+            goto out;
+        if (!c->resp_head_done && !http1_started(&c->urx))
+            reply_error(c, 502, "%s closed the connection without a response", c->up_key);
+        else if (!c->resp_head_done)
+            reply_error(c, 502, "%s closed the connection in the middle of the response head",
+                        c->up_key);
+        else
+            abort_exchange(c, "%s closed the connection mid-body", c->up_key);
+        goto out;
+    }
+    /* BEV_EVENT_ERROR */
+    int e = EVUTIL_SOCKET_ERROR();
+    if (retry_fresh(c))
+        goto out;
+    if (!c->resp_head_done && !c->sent_to_client)
+        reply_error(c, 502, "connection to %s failed: %s", c->up_key,
+                    evutil_socket_error_to_string(e));
+    else
+        abort_exchange(c, "connection to %s failed mid-response: %s", c->up_key,
+                       evutil_socket_error_to_string(e));
+out:
+    conn_release(c);
+}

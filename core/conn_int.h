@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/* conn_int: the conn structure, shared by conn.c (HTTP exchanges) and
+ * tunnel.c (the byte pump for CONNECT and upgraded connections). */
+#ifndef LUCENT_CORE_CONN_INT_H
+#define LUCENT_CORE_CONN_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "core/buf.h"
+#include "core/conn.h"
+#include "core/flow.h"
+#include "core/hdrs.h"
+#include "core/http1.h"
+#include "core/url.h"
+
+struct bufferevent;
+struct event;
+struct upstream_req;
+
+/* Past this much unsent output on one side, stop reading the other. */
+#define CONN_HIGH_WATER (256 * 1024)
+
+enum conn_state {
+    CONN_READ_HEAD = 0, /* waiting for (the rest of) a request head */
+    CONN_CONNECTING,    /* resolving/connecting upstream; client reads off */
+    CONN_EXCHANGE,      /* request body and response streaming */
+    CONN_TUNNEL,        /* CONNECT or Upgrade: bytes both ways */
+    CONN_DRAINING,      /* last bytes to the client, then close */
+};
+
+struct conn {
+    uint64_t id;
+    struct worker *w;              /* borrowed */
+    TAILQ_ENTRY(conn) link;
+    enum conn_state state;
+    char client_addr[FLOW_ADDR_MAX];
+
+    struct bufferevent *cbev;      /* owned: client side */
+    struct bufferevent *ubev;      /* owned: upstream side, or NULL */
+    struct upstream_req *pending;  /* owned: connect in progress, or NULL */
+    char up_key[URL_HOST_MAX + 8]; /* host:port ubev is connected to */
+    char up_peer[FLOW_ADDR_MAX];
+    struct event *timer;           /* owned: header/idle/drain deadline */
+
+    struct http1 crx, urx;         /* request and response readers */
+    struct hdrs req_h;             /* request head being read */
+    struct hdrs scratch;           /* forwarded head being built */
+    struct buf out_head;           /* forwarded request head (kept for a retry) */
+    struct flow *flow;             /* owned reference: the current exchange */
+    struct url target;
+
+    /* the current exchange */
+    enum http1_body req_body, resp_body;
+    uint64_t req_left, resp_left;
+    bool req_done, resp_head_done, resp_done;
+    bool client_http10;
+    bool client_keep;   /* the client connection may carry another request */
+    bool up_keep;       /* the upstream connection may carry another request */
+    bool chunk_up;      /* re-chunk the request body to upstream */
+    bool chunk_down;    /* re-chunk the response body to the client */
+    bool close_down;    /* response delimited by closing the client side */
+    bool head_request;
+    bool upgrade_req;
+    bool expect_continue;
+    bool up_reused;     /* this exchange runs on a kept-alive upstream */
+    bool retried;
+    bool sent_to_client; /* some response bytes went to the client */
+    bool up_paused, client_paused; /* reading stopped by back-pressure */
+    bool header_timer;  /* the timer is counting a head, not idleness */
+
+    /* tunnel */
+    bool client_eof, up_eof;
+
+    unsigned holds;
+    bool closing;
+};
+
+void conn_hold(struct conn *c);
+void conn_release(struct conn *c);      /* frees c if closing and unheld */
+void conn_close(struct conn *c);        /* mark; freed at the last release */
+void conn_finish_flow(struct conn *c);  /* publish and drop the current flow */
+
+/* tunnel.c */
+void tunnel_start(struct conn *c);      /* both bevs set; the flow stays open */
+
+#endif

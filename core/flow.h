@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* flow: one transaction (a request and its response, or a CONNECT tunnel).
+ * Created by the conn that read the request head; the conn holds one
+ * reference while the exchange runs, the bus one per queued event, each
+ * subscriber its own while it formats. Nothing modifies a flow after
+ * flow_finish(): from then on it is read-only and may be read from any
+ * thread. Reference counts are atomic for that reason. */
+#ifndef LUCENT_CORE_FLOW_H
+#define LUCENT_CORE_FLOW_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "core/attrib.h"
+#include "core/hdrs.h"
+
+enum flow_state { FLOW_REQUEST = 0, FLOW_UPSTREAM, FLOW_RESPONSE, FLOW_DONE };
+
+#define FLOW_ADDR_MAX 56
+
+struct flow {
+    uint64_t id;
+    enum flow_state state;
+    bool tls;        /* the client side was intercepted (TLS) */
+    bool connect;    /* a CONNECT tunnel */
+    char client[FLOW_ADDR_MAX]; /* "127.0.0.1:53122", "[::1]:4000" */
+    char server[FLOW_ADDR_MAX]; /* upstream address connected to, or "" */
+
+    /* request, as the client sent it */
+    char method[24];
+    char *url;       /* owned: scheme://authority/path?query, or host:port */
+    uint8_t req_major, req_minor;
+    struct hdrs req_headers, req_trailers; /* owned */
+    uint64_t req_size; /* body bytes (de-chunked); tunnel: client→server */
+
+    /* response, as the origin sent it (or lucent's own error reply) */
+    int status;      /* 0 = no response */
+    char *reason;    /* owned; NULL when no response */
+    uint8_t resp_major, resp_minor;
+    struct hdrs resp_headers, resp_trailers; /* owned */
+    uint64_t resp_size; /* body bytes (de-chunked); tunnel: server→client */
+    bool local_reply;   /* the response came from lucent, not upstream */
+
+    /* timing: wall clock at start (µs since the epoch); the rest monotonic µs,
+     * 0 when the phase was not reached */
+    int64_t wall_start;
+    int64_t t_start, t_connected, t_resp_start, t_end;
+
+    char *error;     /* owned; NULL, or why the exchange failed */
+    atomic_uint refs;
+};
+
+struct flow *flow_new(uint64_t id) LC_WUR; /* refs == 1, t_start = now */
+struct flow *flow_ref(struct flow *f) LC_NONNULL(1);
+void flow_unref(struct flow *f);           /* NULL is fine */
+void flow_fail(struct flow *f, const char *fmt, ...) LC_NONNULL(1) LC_PRINTF(2, 3); /* first reason wins */
+void flow_set_url(struct flow *f, const char *url, size_t len) LC_NONNULL(1, 2);
+void flow_set_reason(struct flow *f, const char *reason, size_t len) LC_NONNULL(1);
+
+int64_t flow_now_us(void);      /* monotonic */
+int64_t flow_wall_us(void);     /* realtime */
+uint64_t flow_next_id(void);    /* process-wide, from 1 */
+
+#endif

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/* main: options, the bus and its output thread, the workers; then wait for
+ * SIGINT/SIGTERM and shut down in order: stop accepting and close
+ * connections (their unfinished flows are published as failed), then let
+ * the output thread write everything and flush. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/bus.h"
+#include "core/log.h"
+#include "core/opts.h"
+#include "core/sink.h"
+#include "core/worker.h"
+
+#define BUS_CAPACITY 8192
+
+int main(int argc, char **argv)
+{
+    struct opts o;
+    char err[512];
+    int status = 1;
+    struct bus *bus = NULL;
+    struct sink *sink = NULL;
+    struct worker *workers = NULL;
+    unsigned nworkers = 0, ready = 0;
+    FILE *flow_log = NULL;
+    sigset_t sigs;
+
+    opts_defaults(&o);
+    switch (opts_parse(&o, argc, argv, err, sizeof(err))) {
+    case OPTS_OK:
+        break;
+    case OPTS_EXIT:
+        if (o.help)
+            fputs(opts_usage, stdout);
+        else
+            printf("lucent %s\n", LUCENT_VERSION);
+        return 0;
+    case OPTS_ERROR:
+        fprintf(stderr, "lucent: %s\n", err);
+        return 2;
+    }
+    log_threshold = o.verbosity < 0   ? LOG_LVL_ERROR
+                    : o.verbosity == 0 ? LOG_LVL_WARN
+                    : o.verbosity == 1 ? LOG_LVL_INFO
+                                       : LOG_LVL_DEBUG;
+
+    nworkers = o.workers;
+    if (nworkers == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        nworkers = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+    }
+
+    /* signals are taken by sigwait() below, on this thread only */
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    if (o.flow_log) {
+        flow_log = fopen(o.flow_log, "a");
+        if (flow_log == NULL) {
+            fprintf(stderr, "lucent: --flow-log: cannot open %s: %s\n", o.flow_log,
+                    strerror(errno));
+            return 2;
+        }
+    }
+    bus = bus_new(BUS_CAPACITY);
+    workers = calloc(nworkers, sizeof(*workers));
+    if (bus == NULL || workers == NULL) {
+        fprintf(stderr, "lucent: out of memory\n");
+        goto out;
+    }
+    /* the UI (a later addition) takes a TTY; until then the log lines always go out */
+    sink = sink_start(bus, stdout, true, flow_log);
+    if (sink == NULL) {
+        fprintf(stderr, "lucent: cannot start the output thread\n");
+        goto out;
+    }
+
+    uint16_t port = o.listen_port;
+    for (unsigned i = 0; i < nworkers; i++) {
+        if (worker_init(&workers[i], i, &o, bus, &port, err, sizeof(err)) < 0) {
+            fprintf(stderr, "lucent: %s\n", err);
+            goto out;
+        }
+        ready++;
+    }
+    for (unsigned i = 0; i < nworkers; i++) {
+        if (worker_start(&workers[i]) < 0) {
+            fprintf(stderr, "lucent: cannot start worker thread %u\n", i);
+            goto out;
+        }
+    }
+    if (strchr(o.listen_host, ':'))
+        fprintf(stderr, "lucent: listening on [%s]:%u\n", o.listen_host, port);
+    else
+        fprintf(stderr, "lucent: listening on %s:%u\n", o.listen_host, port);
+    LC_INFO("%u worker%s", nworkers, nworkers == 1 ? "" : "s");
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    LC_INFO("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    status = 0;
+
+out:
+    for (unsigned i = 0; i < ready; i++)
+        worker_stop(&workers[i]);
+    for (unsigned i = 0; i < ready; i++)
+        worker_join(&workers[i]);
+    for (unsigned i = 0; i < ready; i++)
+        worker_free(&workers[i]);
+    if (bus)
+        bus_close(bus);
+    sink_stop(sink);
+    bus_free(bus);
+    free(workers);
+    if (flow_log && fclose(flow_log) != 0) {
+        fprintf(stderr, "lucent: --flow-log: %s\n", strerror(errno));
+        status = 1;
+    }
+    fflush(stdout);
+    return status;
+}

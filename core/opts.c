@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/* opts: getopt_long over a table; values are checked strictly (whole string
+ * consumed, in range) so typos are errors, not surprises. */
+#include "core/opts.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char opts_usage[] =
+    "usage: lucent [options]\n"
+    "\n"
+    "An intercepting HTTP(S) debugging proxy. Point a browser's proxy setting or\n"
+    "`curl -x http://127.0.0.1:8080` at it and every transaction is shown.\n"
+    "\n"
+    "Listening:\n"
+    "  --listen-host HOST       address to listen on (default 127.0.0.1; ::1 for IPv6)\n"
+    "  -p, --listen-port PORT   port to listen on (default 8080; 0 = any free port)\n"
+    "  --workers N              worker threads, one event loop each (default: one per CPU)\n"
+    "\n"
+    "Output:\n"
+    "  --headless               print one log line per flow on stdout (the default when\n"
+    "                           stdout is not a terminal)\n"
+    "  --flow-log FILE          append every finished flow to FILE as a JSON line\n"
+    "  -v, --verbose            more diagnostics on stderr (repeat for debug)\n"
+    "  -q, --quiet              only errors on stderr\n"
+    "\n"
+    "Timeouts (seconds, decimals allowed) and limits:\n"
+    "  --header-timeout SEC     time for a client to send a request head (default 30)\n"
+    "  --idle-timeout SEC       idle keep-alive client connections are closed after this\n"
+    "                           (default 60)\n"
+    "  --connect-timeout SEC    resolving and connecting upstream (default 10)\n"
+    "  --upstream-timeout SEC   upstream silent this long: 504 (default 60)\n"
+    "  --max-header-size BYTES  largest request head, suffix k or m allowed (default 64k)\n"
+    "  --max-headers N          most header fields in a request (default 100)\n"
+    "\n"
+    "  -h, --help               this text\n"
+    "  --version                print the version\n";
+
+enum {
+    OPT_LISTEN_HOST = 256,
+    OPT_WORKERS,
+    OPT_HEADLESS,
+    OPT_FLOW_LOG,
+    OPT_HEADER_TIMEOUT,
+    OPT_IDLE_TIMEOUT,
+    OPT_CONNECT_TIMEOUT,
+    OPT_UPSTREAM_TIMEOUT,
+    OPT_MAX_HEADER_SIZE,
+    OPT_MAX_HEADERS,
+    OPT_VERSION,
+};
+
+static const struct option longopts[] = {
+    {"listen-host", required_argument, NULL, OPT_LISTEN_HOST},
+    {"listen-port", required_argument, NULL, 'p'},
+    {"workers", required_argument, NULL, OPT_WORKERS},
+    {"headless", no_argument, NULL, OPT_HEADLESS},
+    {"flow-log", required_argument, NULL, OPT_FLOW_LOG},
+    {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"upstream-timeout", required_argument, NULL, OPT_UPSTREAM_TIMEOUT},
+    {"max-header-size", required_argument, NULL, OPT_MAX_HEADER_SIZE},
+    {"max-headers", required_argument, NULL, OPT_MAX_HEADERS},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static const char *optname(int c)
+{
+    for (const struct option *o = longopts; o->name; o++)
+        if (o->val == c)
+            return o->name;
+    return "?";
+}
+
+void opts_defaults(struct opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->listen_host = "127.0.0.1";
+    o->listen_port = 8080;
+    o->header_timeout = 30;
+    o->idle_timeout = 60;
+    o->connect_timeout = 10;
+    o->upstream_timeout = 60;
+    o->max_header_size = 64 * 1024;
+    o->max_headers = 100;
+}
+
+static int parse_uint(const char *s, unsigned long long min, unsigned long long max,
+                      bool suffix, unsigned long long *out)
+{
+    char *end;
+    if (s[0] == '\0' || s[0] == '-' || s[0] == '+')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s)
+        return -1;
+    if (suffix && (*end == 'k' || *end == 'K')) {
+        v *= 1024;
+        end++;
+    } else if (suffix && (*end == 'm' || *end == 'M')) {
+        v *= 1024 * 1024;
+        end++;
+    }
+    if (*end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_seconds(const char *s, double *out)
+{
+    char *end;
+    if (s[0] == '\0' || s[0] == '-' || s[0] == '+')
+        return -1;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v <= 0 || v > 86400 * 7)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+enum opts_rc opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+    int c;
+    unsigned long long u;
+    double *secs;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":p:vqh", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_LISTEN_HOST:
+            if (optarg[0] == '\0') {
+                snprintf(err, errlen, "--listen-host: empty host");
+                return OPTS_ERROR;
+            }
+            o->listen_host = optarg;
+            break;
+        case 'p':
+            if (parse_uint(optarg, 0, 65535, false, &u) < 0) {
+                snprintf(err, errlen, "--listen-port: '%s' is not a port (0-65535)", optarg);
+                return OPTS_ERROR;
+            }
+            o->listen_port = (uint16_t)u;
+            break;
+        case OPT_WORKERS:
+            if (parse_uint(optarg, 1, 64, false, &u) < 0) {
+                snprintf(err, errlen, "--workers: '%s' is not a number from 1 to 64", optarg);
+                return OPTS_ERROR;
+            }
+            o->workers = (unsigned)u;
+            break;
+        case OPT_HEADLESS:
+            o->headless = true;
+            break;
+        case OPT_FLOW_LOG:
+            if (optarg[0] == '\0') {
+                snprintf(err, errlen, "--flow-log: empty file name");
+                return OPTS_ERROR;
+            }
+            o->flow_log = optarg;
+            break;
+        case OPT_HEADER_TIMEOUT:
+            secs = &o->header_timeout;
+            goto seconds;
+        case OPT_IDLE_TIMEOUT:
+            secs = &o->idle_timeout;
+            goto seconds;
+        case OPT_CONNECT_TIMEOUT:
+            secs = &o->connect_timeout;
+            goto seconds;
+        case OPT_UPSTREAM_TIMEOUT:
+            secs = &o->upstream_timeout;
+        seconds:
+            if (parse_seconds(optarg, secs) < 0) {
+                snprintf(err, errlen, "--%s: '%s' is not a number of seconds (> 0)", optname(c),
+                         optarg);
+                return OPTS_ERROR;
+            }
+            break;
+        case OPT_MAX_HEADER_SIZE:
+            if (parse_uint(optarg, 256, 16ull * 1024 * 1024, true, &u) < 0) {
+                snprintf(err, errlen,
+                         "--max-header-size: '%s' is not a size from 256 to 16m bytes", optarg);
+                return OPTS_ERROR;
+            }
+            o->max_header_size = (size_t)u;
+            break;
+        case OPT_MAX_HEADERS:
+            if (parse_uint(optarg, 1, 10000, false, &u) < 0) {
+                snprintf(err, errlen, "--max-headers: '%s' is not a number from 1 to 10000",
+                         optarg);
+                return OPTS_ERROR;
+            }
+            o->max_headers = (unsigned)u;
+            break;
+        case 'v':
+            o->verbosity++;
+            break;
+        case 'q':
+            o->verbosity = -1;
+            break;
+        case 'h':
+            o->help = true;
+            return OPTS_EXIT;
+        case OPT_VERSION:
+            o->version = true;
+            return OPTS_EXIT;
+        case ':':
+            if (optopt == 'p' || optopt >= OPT_LISTEN_HOST)
+                snprintf(err, errlen, "--%s: missing value", optname(optopt));
+            else
+                snprintf(err, errlen, "%s: missing value", argv[optind - 1]);
+            return OPTS_ERROR;
+        default:
+            snprintf(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
+            return OPTS_ERROR;
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+        return OPTS_ERROR;
+    }
+    return OPTS_OK;
+}

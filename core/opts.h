@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* opts: lucent's command line. opts_parse() validates every value and, on a
+ * bad one, writes a message naming the option into err. Pure. */
+#ifndef LUCENT_CORE_OPTS_H
+#define LUCENT_CORE_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "core/attrib.h"
+
+struct opts {
+    const char *listen_host; /* borrowed from argv or static */
+    uint16_t listen_port;
+    unsigned workers;        /* 0 = one per CPU */
+    bool headless;
+    const char *flow_log;    /* NULL = none */
+    double header_timeout;   /* seconds */
+    double idle_timeout;
+    double connect_timeout;
+    double upstream_timeout;
+    size_t max_header_size;
+    unsigned max_headers;
+    int verbosity;           /* -1 quiet, 0 normal, 1+ verbose */
+    bool help, version;
+};
+
+enum opts_rc { OPTS_OK = 0, OPTS_EXIT, OPTS_ERROR };
+
+void opts_defaults(struct opts *o) LC_NONNULL(1);
+/* OPTS_EXIT: --help/--version were handled (text in o->help/version). */
+enum opts_rc opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
+    LC_NONNULL(1, 3, 4);
+extern const char opts_usage[];
+
+#endif
