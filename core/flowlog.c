@@ -127,7 +127,7 @@ void flowlog_line(const struct flow *f, struct buf *out)
     buf_puts(out, " \xe2\x86\x92 "); /* → */
     if (f->status != 0) {
         buf_printf(out, "%d", f->status);
-        if (f->error == NULL && f->reason && f->reason[0]) {
+        if (f->error == NULL && !f->connect && f->reason && f->reason[0]) {
             buf_putc(out, ' ');
             term_str(out, f->reason);
         }

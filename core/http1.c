@@ -63,9 +63,25 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
     return count_head(h, len);
 }
 
+static bool is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
 static int on_header_field_complete(llhttp_t *p)
 {
     struct http1 *h = from(p);
+    struct hdrs *hs = h->in_trailers ? h->trailers : h->headers;
+    size_t nl;
+    const char *name = hdrs_name(hs, hs->n - 1, &nl);
+    for (size_t i = 0; i < nl; i++) {
+        if (!is_tchar((unsigned char)name[i])) {
+            snprintf(h->err, sizeof(h->err), "invalid character in header name");
+            h->err_status = 400;
+            return HPE_USER;
+        }
+    }
     if (h->max_fields > 0 && ++h->fields > h->max_fields)
         return limit_error(h, "too many header fields");
     return 0;

@@ -84,6 +84,10 @@ int main(int argc, char **argv)
     }
 
     uint16_t port = o.listen_port;
+    if (worker_reserve_port(o.listen_host, &port, err, sizeof(err)) < 0) {
+        fprintf(stderr, "lucent: %s\n", err);
+        goto out;
+    }
     for (unsigned i = 0; i < nworkers; i++) {
         if (worker_init(&workers[i], i, &o, bus, &port, err, sizeof(err)) < 0) {
             fprintf(stderr, "lucent: %s\n", err);

@@ -46,22 +46,78 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
     /* EMFILE and friends: the listener keeps going; connections wait */
 }
 
+/* host:port as a socket address; spec gets the printable form. */
+static int listen_addr(const char *host, uint16_t port, struct sockaddr_storage *ss, int *sslen,
+                       char *spec, size_t speclen, char *err, size_t errlen)
+{
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+    memset(ss, 0, sizeof(*ss));
+    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(port);
+        *sslen = sizeof(*s4);
+        snprintf(spec, speclen, "%s:%u", host, port);
+    } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        *sslen = sizeof(*s6);
+        snprintf(spec, speclen, "[%s]:%u", host, port);
+    } else {
+        snprintf(err, errlen, "--listen-host: '%s' is not an IPv4 or IPv6 address", host);
+        return -1;
+    }
+    return 0;
+}
+
+static uint16_t bound_port(int fd)
+{
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
+    if (getsockname(fd, (struct sockaddr *)&bound, &blen) != 0)
+        return 0;
+    return ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                             : ((struct sockaddr_in *)&bound)->sin_port);
+}
+
+int worker_reserve_port(const char *host, uint16_t *port, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    int sslen, one = 1, rc = -1;
+    char spec[300];
+
+    if (listen_addr(host, *port, &ss, &sslen, spec, sizeof(spec), err, errlen) < 0)
+        return -1;
+    /* Without SO_REUSEPORT: a port another process (even another lucent)
+     * listens on is refused here instead of being silently shared. */
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (fd == -1) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, (socklen_t)sslen) == -1 || listen(fd, 1) == -1) {
+        snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+        goto out;
+    }
+    if (*port == 0)
+        *port = bound_port(fd);
+    rc = 0;
+out:
+    close(fd);
+    return rc;
+}
+
 static int make_listener(struct worker *w, const char *host, uint16_t *port, char *err,
                          size_t errlen)
 {
     struct sockaddr_storage ss;
-    int sslen = sizeof(ss);
+    int sslen;
     char spec[300];
 
-    if (strchr(host, ':') != NULL)
-        snprintf(spec, sizeof(spec), "[%s]:%u", host, *port);
-    else
-        snprintf(spec, sizeof(spec), "%s:%u", host, *port);
-    memset(&ss, 0, sizeof(ss));
-    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sslen) < 0) {
-        snprintf(err, errlen, "--listen-host: '%s' is not an IPv4 or IPv6 address", host);
+    if (listen_addr(host, *port, &ss, &sslen, spec, sizeof(spec), err, errlen) < 0)
         return -1;
-    }
     w->listener = evconnlistener_new_bind(
         w->base, on_accept, w,
         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT, 1024,
@@ -72,15 +128,8 @@ static int make_listener(struct worker *w, const char *host, uint16_t *port, cha
         return -1;
     }
     evconnlistener_set_error_cb(w->listener, on_accept_error);
-    if (*port == 0) {
-        struct sockaddr_storage bound;
-        socklen_t blen = sizeof(bound);
-        if (getsockname(evconnlistener_get_fd(w->listener), (struct sockaddr *)&bound, &blen) ==
-            0)
-            *port = ntohs(bound.ss_family == AF_INET6
-                              ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                              : ((struct sockaddr_in *)&bound)->sin_port);
-    }
+    if (*port == 0)
+        *port = bound_port(evconnlistener_get_fd(w->listener));
     return 0;
 }
 

@@ -42,6 +42,10 @@ struct worker {
  * On failure returns -1 with a reason in err (and w is cleaned up). */
 int worker_init(struct worker *w, unsigned index, const struct opts *o, struct bus *bus,
                 uint16_t *port, char *err, size_t errlen) LC_NONNULL(1, 3, 4, 5, 6) LC_WUR;
+/* Checks that host:*port is free (and picks a port for 0) before the
+ * workers share it with SO_REUSEPORT. */
+int worker_reserve_port(const char *host, uint16_t *port, char *err, size_t errlen)
+    LC_NONNULL(1, 2, 3) LC_WUR;
 int worker_start(struct worker *w) LC_NONNULL(1) LC_WUR; /* runs the loop on a new thread */
 void worker_stop(struct worker *w) LC_NONNULL(1);        /* thread-safe: ask the loop to exit */
 void worker_join(struct worker *w) LC_NONNULL(1);

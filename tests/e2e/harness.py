@@ -1,7 +1,7 @@
 """Shared end-to-end test harness for lucent (Python 3 standard library only).
 
 Every test file calls ``isolate()`` first.  That re-executes the script inside
-fresh mount + network namespaces (``unshare --mount --net --fork``), brings up
+fresh mount + network (+ PID) namespaces (``unshare --mount --net --fork``), brings up
 the private loopback, bind-mounts a generated /etc/hosts (a.test, b.test,
 c.test -> 127.0.0.1, v6.test -> ::1) and /etc/resolv.conf (nameserver
 127.0.0.1) and starts a tiny DNS responder that answers NXDOMAIN to every
@@ -110,7 +110,9 @@ def isolate():
         if not shutil.which("unshare"):
             log("FATAL: unshare(1) not found")
             sys.exit(1)
-        cmd = ["unshare", "--mount", "--net", "--fork", "--kill-child"]
+        # --pid/--mount-proc: the test process is PID 1 of its own PID
+        # namespace, so everything it started dies with it even on SIGKILL.
+        cmd = ["unshare", "--mount", "--net", "--pid", "--mount-proc", "--fork", "--kill-child"]
         if os.geteuid() != 0:
             cmd += ["--user", "--map-root-user"]
         env = dict(os.environ)
