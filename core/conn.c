@@ -19,7 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -87,10 +91,102 @@ void conn_hold(struct conn *c)
     c->holds++;
 }
 
+void conn_flush(struct bufferevent *bev)
+{
+    struct evbuffer *out;
+    if (bev == NULL || (bufferevent_get_enabled(bev) & EV_WRITE))
+        return; /* libevent is already on it */
+    out = bufferevent_get_output(bev);
+    if (evbuffer_get_length(out) == 0)
+        return;
+    evbuffer_write(out, bufferevent_getfd(bev));
+    /* the rest (or the error, found on libevent's own attempt) is libevent's */
+    if (evbuffer_get_length(out) > 0)
+        bufferevent_enable(bev, EV_WRITE);
+}
+
+size_t conn_read_more(struct bufferevent *bev, size_t budget)
+{
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t got = 0;
+    int fd = bufferevent_getfd(bev);
+
+    if (!(bufferevent_get_enabled(bev) & EV_READ))
+        return 0;
+    while (got < budget) {
+        struct evbuffer_iovec v[2];
+        struct iovec iov[2];
+        size_t want = budget - got < 65536 ? budget - got : 65536;
+        int nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
+        if (nv <= 0)
+            break;
+        size_t room = 0;
+        for (int i = 0; i < nv; i++) {
+            iov[i].iov_base = v[i].iov_base;
+            iov[i].iov_len = v[i].iov_len;
+            room += v[i].iov_len;
+        }
+        ssize_t r = readv(fd, iov, nv);
+        if (r <= 0) {
+            /* EOF, EAGAIN or an error: libevent's next read finds and reports it */
+            evbuffer_commit_space(in, v, 0);
+            break;
+        }
+        size_t left = (size_t)r;
+        for (int i = 0; i < nv; i++) {
+            if (v[i].iov_len > left)
+                v[i].iov_len = left;
+            left -= v[i].iov_len;
+        }
+        evbuffer_commit_space(in, v, nv);
+        got += (size_t)r;
+        if ((size_t)r < room)
+            break; /* the socket is empty */
+    }
+    return got;
+}
+
+bool conn_backed_up(struct bufferevent *dst, struct bufferevent *src, bool *paused)
+{
+    if (evbuffer_get_length(bufferevent_get_output(dst)) < CONN_HIGH_WATER)
+        return false;
+    conn_flush(dst);
+    if (evbuffer_get_length(bufferevent_get_output(dst)) < CONN_HIGH_WATER)
+        return false;
+    if (!*paused) {
+        *paused = true;
+        bufferevent_disable(src, EV_READ);
+        bufferevent_setwatermark(dst, EV_WRITE, CONN_HIGH_WATER / 2, 0);
+    }
+    return true;
+}
+
+bool conn_drained(struct bufferevent *dst, struct bufferevent *src, bool *paused)
+{
+    bool resumed = false;
+    if (*paused) {
+        *paused = false;
+        bufferevent_setwatermark(dst, EV_WRITE, 0, 0);
+        if (src)
+            bufferevent_enable(src, EV_READ);
+        resumed = true;
+    }
+    if (evbuffer_get_length(bufferevent_get_output(dst)) == 0)
+        bufferevent_disable(dst, EV_WRITE);
+    return resumed;
+}
+
 void conn_release(struct conn *c)
 {
-    if (--c->holds == 0 && c->closing)
+    if (--c->holds > 0)
+        return;
+    if (c->closing) {
         conn_free(c);
+        return;
+    }
+    /* everything this callback queued goes out now, not a loop turn later */
+    conn_flush(c->ubev);
+    conn_flush(c->cbev);
 }
 
 void conn_close(struct conn *c)
@@ -150,6 +246,7 @@ static void drain_and_close(struct conn *c)
     c->state = CONN_DRAINING;
     free_upstream(c);
     bufferevent_disable(c->cbev, EV_READ);
+    conn_flush(c->cbev);
     if (evbuffer_get_length(bufferevent_get_output(c->cbev)) == 0) {
         conn_close(c);
         return;
@@ -209,7 +306,9 @@ void conn_accept(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa
     bufferevent_setcb(c->cbev, on_client_read, on_client_write, on_client_event, c);
     /* bound what a pipelining client can park in our input buffer */
     bufferevent_setwatermark(c->cbev, EV_READ, 0, CONN_HIGH_WATER);
-    bufferevent_enable(c->cbev, EV_READ | EV_WRITE);
+    bufferevent_set_max_single_read(c->cbev, CONN_HIGH_WATER);
+    bufferevent_set_max_single_write(c->cbev, CONN_HIGH_WATER);
+    bufferevent_enable(c->cbev, EV_READ); /* EV_WRITE only while output is pending */
     c->state = CONN_READ_HEAD;
     arm_idle(c);
     LC_DEBUG("c%" PRIu64 ": accepted %s", c->id, c->client_addr);
@@ -387,21 +486,6 @@ static void write_trailers(struct evbuffer *out, const struct hdrs *t)
     evbuffer_add(out, "\r\n", 2);
 }
 
-/* ---- back-pressure ----------------------------------------------------- */
-
-/* After writing to `dst`, stop reading `src` if dst's backlog is high. */
-static bool throttle(struct bufferevent *dst, struct bufferevent *src, bool *paused)
-{
-    if (evbuffer_get_length(bufferevent_get_output(dst)) < CONN_HIGH_WATER)
-        return false;
-    if (!*paused) {
-        *paused = true;
-        bufferevent_disable(src, EV_READ);
-        bufferevent_setwatermark(dst, EV_WRITE, CONN_HIGH_WATER / 2, 0);
-    }
-    return true;
-}
-
 /* ---- starting an exchange ---------------------------------------------- */
 
 static void send_request(struct conn *c)
@@ -414,7 +498,7 @@ static void send_request(struct conn *c)
     c->flow->state = FLOW_UPSTREAM;
     http1_next(&c->urx, &c->flow->resp_headers, &c->flow->resp_trailers);
     bufferevent_setcb(c->ubev, on_up_read, on_up_write, on_up_event, c);
-    bufferevent_enable(c->ubev, EV_READ | EV_WRITE);
+    bufferevent_enable(c->ubev, EV_READ);
     bufferevent_set_timeouts(c->ubev, NULL, NULL);
     bufferevent_enable(c->cbev, EV_READ);
     pump_request(c);
@@ -433,6 +517,10 @@ static void on_upstream_ready(void *arg, struct bufferevent *bev, const char *pe
         goto out;
     }
     c->ubev = bev;
+    bufferevent_set_max_single_read(bev, CONN_HIGH_WATER);
+    bufferevent_set_max_single_write(bev, CONN_HIGH_WATER);
+    int one = 1;
+    setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     snprintf(c->up_peer, sizeof(c->up_peer), "%s", peer);
     snprintf(c->flow->server, sizeof(c->flow->server), "%s", peer);
     c->flow->t_connected = flow_now_us();
@@ -582,6 +670,11 @@ static void pump_request(struct conn *c)
 
     if (c->req_done || c->ubev == NULL)
         return;
+    if (c->req_body != HTTP1_BODY_NONE && !c->client_paused) {
+        size_t have = evbuffer_get_length(bufferevent_get_output(c->ubev));
+        if (have < CONN_HIGH_WATER)
+            conn_read_more(c->cbev, CONN_HIGH_WATER - have);
+    }
     while (!c->req_done && !c->closing) {
         size_t avail = evbuffer_get_length(in);
         if (c->req_body == HTTP1_BODY_NONE) {
@@ -609,7 +702,7 @@ static void pump_request(struct conn *c)
             if (rc == HTTP1_DONE)
                 request_done(c);
         }
-        if (throttle(c->ubev, c->cbev, &c->client_paused))
+        if (conn_backed_up(c->ubev, c->cbev, &c->client_paused))
             break;
     }
 }
@@ -652,6 +745,7 @@ static void response_done(struct conn *c)
         return;
     }
     c->state = CONN_READ_HEAD;
+    c->sent_to_client = false; /* nothing of the next exchange has gone out */
     hdrs_clear(&c->req_h);
     http1_next(&c->crx, &c->req_h, &c->req_h);
     arm_idle(c);
@@ -721,6 +815,13 @@ static void pump_response(struct conn *c)
     struct evbuffer *in = bufferevent_get_input(c->ubev);
     struct evbuffer *out = bufferevent_get_output(c->cbev);
 
+    /* streaming a body: take more than libevent's 4 KiB per read */
+    if (c->resp_head_done && !c->up_paused) {
+        size_t have = evbuffer_get_length(out);
+        if (have < CONN_HIGH_WATER)
+            conn_read_more(c->ubev, CONN_HIGH_WATER - have);
+    }
+
     while (!c->closing && c->state == CONN_EXCHANGE && !c->resp_done) {
         size_t avail = evbuffer_get_length(in);
         if (avail == 0)
@@ -758,7 +859,7 @@ static void pump_response(struct conn *c)
                 evbuffer_remove_buffer(in, out, avail);
             }
         }
-        if (c->ubev && !c->closing && throttle(c->cbev, c->ubev, &c->up_paused))
+        if (c->ubev && !c->closing && conn_backed_up(c->cbev, c->ubev, &c->up_paused))
             break;
     }
 }
@@ -807,10 +908,9 @@ static void on_client_write(struct bufferevent *bev, void *arg)
     if (c->state == CONN_DRAINING) {
         if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
             conn_close(c);
-    } else if (c->up_paused && c->ubev) {
-        c->up_paused = false;
-        bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-        bufferevent_enable(c->ubev, EV_READ);
+        else
+            bufferevent_enable(bev, EV_WRITE);
+    } else if (conn_drained(bev, c->ubev, &c->up_paused) && c->ubev) {
         pump_response(c);
     }
     conn_release(c);
@@ -850,12 +950,8 @@ static void on_up_write(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
     conn_hold(c);
-    if (c->client_paused) {
-        c->client_paused = false;
-        bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-        bufferevent_enable(c->cbev, EV_READ);
+    if (conn_drained(bev, c->cbev, &c->client_paused))
         pump_request(c);
-    }
     conn_release(c);
 }
 

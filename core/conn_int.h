@@ -5,6 +5,7 @@
 #define LUCENT_CORE_CONN_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
 
@@ -81,6 +82,18 @@ void conn_hold(struct conn *c);
 void conn_release(struct conn *c);      /* frees c if closing and unheld */
 void conn_close(struct conn *c);        /* mark; freed at the last release */
 void conn_finish_flow(struct conn *c);  /* publish and drop the current flow */
+/* Output is written as soon as a callback is done (conn_release), not a
+ * loop turn later; EV_WRITE is on only while libevent holds unsent bytes. */
+void conn_flush(struct bufferevent *bev);
+/* Reads up to budget more bytes from bev's socket into its input buffer
+ * (libevent reads at most 4 KiB per readiness); returns how many. */
+size_t conn_read_more(struct bufferevent *bev, size_t budget);
+/* After queueing output on dst: if it is backed up past CONN_HIGH_WATER,
+ * stop reading src (once) and return true. */
+bool conn_backed_up(struct bufferevent *dst, struct bufferevent *src, bool *paused);
+/* From dst's write callback: resume src if it was paused (returns true),
+ * and turn EV_WRITE off when nothing is left to write. */
+bool conn_drained(struct bufferevent *dst, struct bufferevent *src, bool *paused);
 
 /* tunnel.c */
 void tunnel_start(struct conn *c);      /* both bevs set; the flow stays open */

@@ -31,27 +31,22 @@ static void move(struct conn *c, struct bufferevent *from, struct bufferevent *t
                  bool *paused)
 {
     struct evbuffer *in = bufferevent_get_input(from);
+    size_t have = evbuffer_get_length(bufferevent_get_output(to));
+    if (!*paused && have < CONN_HIGH_WATER)
+        conn_read_more(from, CONN_HIGH_WATER - have);
     size_t n = evbuffer_get_length(in);
     if (n > 0) {
         *count += n;
         evbuffer_add_buffer(bufferevent_get_output(to), in);
     }
-    if (evbuffer_get_length(bufferevent_get_output(to)) >= CONN_HIGH_WATER && !*paused) {
-        *paused = true;
-        bufferevent_disable(from, EV_READ);
-        bufferevent_setwatermark(to, EV_WRITE, CONN_HIGH_WATER / 2, 0);
-    }
+    conn_backed_up(to, from, paused);
 }
 
 /* After `to` drained: resume its peer, or pass on a pending half-close. */
 static void drained(struct conn *c, struct bufferevent *to, struct bufferevent *from, bool *paused,
                     bool from_eof)
 {
-    if (*paused && !from_eof) {
-        *paused = false;
-        bufferevent_setwatermark(to, EV_WRITE, 0, 0);
-        bufferevent_enable(from, EV_READ);
-    }
+    conn_drained(to, from_eof ? NULL : from, paused);
     if (from_eof && evbuffer_get_length(bufferevent_get_output(to)) == 0)
         shutdown(bufferevent_getfd(to), SHUT_WR);
     if (c->client_eof && c->up_eof &&
@@ -116,6 +111,7 @@ static void side_event(struct conn *c, bool client, short what)
         }
         /* one side gone: the other gets the idle timeout to finish */
         evtimer_add(c->timer, &c->w->tv_idle);
+        conn_flush(to); /* what stays unsent gets a write callback: then the half-close */
         if (client)
             drained(c, c->ubev, c->cbev, &c->client_paused, true);
         else
@@ -159,8 +155,8 @@ void tunnel_start(struct conn *c)
     bufferevent_setwatermark(c->cbev, EV_READ, 0, 0);
     bufferevent_setcb(c->cbev, on_client_read, on_client_write, on_client_event, c);
     bufferevent_setcb(c->ubev, on_up_read, on_up_write, on_up_event, c);
-    bufferevent_enable(c->cbev, EV_READ | EV_WRITE);
-    bufferevent_enable(c->ubev, EV_READ | EV_WRITE);
+    bufferevent_enable(c->cbev, EV_READ);
+    bufferevent_enable(c->ubev, EV_READ);
     /* bytes that arrived with the head belong to the tunnel already */
     move(c, c->cbev, c->ubev, &c->flow->req_size, &c->client_paused);
     move(c, c->ubev, c->cbev, &c->flow->resp_size, &c->up_paused);

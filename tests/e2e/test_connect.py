@@ -197,6 +197,88 @@ def test_connect_unknown_host_502(ctx):
     check(f and f["status"] == 502 and f["error"], "flow record: %r" % f)
 
 
+def test_connect_ipv6_literal():
+    o = H.Origin(H.handler_tcp_echo(b"v6-tunnel"), host="::1")
+    lu = H.Lucent()
+    try:
+        c = H.RawClient(lu.port)
+        try:
+            t = "[::1]:%d" % o.port
+            c.send("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (t, t))
+            m = c.response("CONNECT")
+            eq(m.status, 200)
+            eq(c.reader.read_exact(9), b"v6-tunnel")
+        finally:
+            c.close()
+        f = lu.wait_flow(lambda f: f.get("method") == "CONNECT", 10)
+        check(f, "no CONNECT record")
+        eq(f["url"], "[::1]:%d" % o.port)
+        eq(f["server"], "[::1]:%d" % o.port)
+    finally:
+        lu.stop()
+        o.stop()
+
+
+def test_connect_v6_name():
+    o = H.Origin(H.handler_tcp_echo(b"v6name"), host="::1")
+    lu = H.Lucent()
+    try:
+        c = H.RawClient(lu.port)
+        try:
+            c.send("CONNECT v6.test:%d HTTP/1.1\r\nHost: v6.test:%d\r\n\r\n" % (o.port, o.port))
+            eq(c.response("CONNECT").status, 200)
+            eq(c.reader.read_exact(6), b"v6name")
+        finally:
+            c.close()
+    finally:
+        lu.stop()
+        o.stop()
+
+
+def test_connect_without_port_400(ctx):
+    c = H.RawClient(ctx.lucent.port)
+    try:
+        c.send("CONNECT a.test HTTP/1.1\r\nHost: a.test\r\n\r\n")
+        m = c.response()
+        eq(m.status, 400)
+        check(m.body.startswith(b"lucent: "), "body %r" % m.body)
+    finally:
+        c.close()
+
+
+def test_connect_client_closes_tunnel_server_sees_eof():
+    closed = []
+
+    def h(c):
+        c.send(b"hi")
+        c.sock.settimeout(10)
+        try:
+            while True:
+                d = c.sock.recv(65536)
+                if not d:
+                    closed.append(True)
+                    return
+        except OSError:
+            closed.append(True)
+    o = H.Origin(h)
+    lu = H.Lucent()
+    try:
+        c = H.RawClient(lu.port)
+        try:
+            a = o.authority()
+            c.send("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (a, a))
+            eq(c.response("CONNECT").status, 200)
+            eq(c.reader.read_exact(2), b"hi")
+        finally:
+            c.close()
+        check(H.wait_until(lambda: closed, 10), "server side of the tunnel not closed after the client left")
+        f = lu.wait_flow(lambda f: f.get("method") == "CONNECT", 10)
+        check(f, "tunnel flow recorded after the client closed")
+    finally:
+        lu.stop()
+        o.stop()
+
+
 def test_websocket_upgrade_echo():
     o = H.Origin(H.handler_upgrade_echo())
     lu = H.Lucent()

@@ -226,6 +226,43 @@ def test_origin_dies_mid_body(ctx):
         o.stop()
 
 
+def test_upstream_stalls_mid_body(ctx):
+    # head + part of the body, then silence past --upstream-timeout: lucent
+    # cannot send a 504 any more, but must abort (close) instead of hanging
+    def h(c):
+        c.read_request()
+        c.send(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 1000)
+        time.sleep(30)
+    o = H.Origin(h)
+    try:
+        c = H.RawClient(ctx.lucent.port, timeout=15)
+        try:
+            c.send(H.get_request(o.authority(), "/stall"))
+            try:
+                data = c.reader.read_to_eof()
+            except socket.timeout:
+                raise AssertionError("lucent kept the client waiting on a stalled upstream body")
+            check(len(data) < 100000 + 200, "got %d bytes" % len(data))
+        finally:
+            c.close()
+        f = ctx.lucent.wait_flow(lambda f: f.get("url") == o.url("/stall"), 10)
+        check(f and f.get("error"), "stalled body must be recorded with an error: %r" % f)
+    finally:
+        o.stop()
+
+
+def test_expect_continue_unknown_host_502(ctx):
+    c = H.RawClient(ctx.lucent.port)
+    try:
+        c.send("PUT http://nope3.test/x HTTP/1.1\r\nHost: nope3.test\r\nContent-Length: 3\r\n"
+               "Expect: 100-continue\r\n\r\n")
+        m = c.response()
+        eq(m.interim, [], "no 100 Continue before the upstream is up")
+        eq(m.status, 502)
+    finally:
+        c.close()
+
+
 def test_keepalive_survives_upstream_error_on_other_connection(ctx):
     # an error on one client connection does not affect others
     c = H.RawClient(ctx.lucent.port)

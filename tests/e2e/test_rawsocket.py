@@ -360,6 +360,40 @@ def test_400_origin_form(ctx):
     del m
 
 
+def test_400_duplicate_content_length(ctx):
+    _expect_error(ctx.lucent, ("POST http://%s/ HTTP/1.1\r\nHost: %s\r\nContent-Length: 3\r\n"
+                               "Content-Length: 5\r\n\r\n" % (ctx.auth, ctx.auth)).encode(), 400,
+                  "conflicting duplicate Content-Length")
+
+
+def test_400_negative_content_length(ctx):
+    _expect_error(ctx.lucent, ("POST http://%s/ HTTP/1.1\r\nHost: %s\r\nContent-Length: -1\r\n\r\n"
+                               % (ctx.auth, ctx.auth)).encode(), 400, "negative Content-Length")
+
+
+def test_400_transfer_encoding_not_chunked_last(ctx):
+    # RFC 9112 6.3: a request whose final transfer coding is not chunked is a 400
+    _expect_error(ctx.lucent, ("POST http://%s/ HTTP/1.1\r\nHost: %s\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"
+                               % (ctx.auth, ctx.auth)).encode(), 400, "Transfer-Encoding: chunked, gzip")
+
+
+def test_400_bad_chunk_size(ctx):
+    c = H.RawClient(ctx.lucent.port)
+    try:
+        o_auth = ctx.auth
+        c.send("POST http://%s/x HTTP/1.1\r\nHost: %s\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"
+               % (o_auth, o_auth))
+        try:
+            data = c.reader.read_to_eof()
+        except OSError:
+            data = c.reader.buf
+        # the head may already have been forwarded: either a 400 or a closed connection, never a hang
+        check(data == b"" or re.match(rb"HTTP/1\.[01] (400|502) ", data), "bad chunk size: got %r" % data[:200])
+    finally:
+        c.close()
+    check(ctx.lucent.alive(), "lucent died")
+
+
 def test_400_error_logged(ctx):
     line = ctx.lucent.wait_stdout(r"\u2192 400 ", 5)
     check(line, "no log line for the 400s on stdout:\n%s" % ctx.lucent.stdout()[-2000:])
@@ -520,6 +554,321 @@ def test_abrupt_client_disconnects(ctx):
         c.close()
     time.sleep(0.3)
     check(ctx.lucent.alive(), "lucent died after abrupt disconnects")
+
+
+def test_response_streamed_not_buffered():
+    # the origin sends head + part of the body, then waits: the client must
+    # see the partial body before the origin sends the rest
+    import threading
+    go = threading.Event()
+
+    def h(c):
+        c.read_request()
+        c.send(b"HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n" + b"a" * 100000)
+        go.wait(15)
+        c.send(b"b" * 100000)
+    o = H.Origin(h)
+    lu = H.Lucent()
+    try:
+        c = H.RawClient(lu.port, timeout=10)
+        try:
+            c.send(H.get_request(o.authority(), "/stream"))
+            try:
+                c.reader.read_until(b"\r\n\r\n")
+                first = c.reader.read_exact(100000)
+            except OSError:
+                raise AssertionError("response body not streamed: first half never arrived")
+            finally:
+                go.set()
+            eq(first, b"a" * 100000)
+            eq(c.reader.read_exact(100000), b"b" * 100000)
+        finally:
+            c.close()
+    finally:
+        lu.stop()
+        o.stop()
+
+
+def test_request_body_streamed_not_buffered():
+    # the client sends head + part of the body and waits: the origin must see it
+    o = H.Origin(H.handler_fixed(body=lambda req: b"%d" % len(req.body)))
+    lu = H.Lucent()
+    try:
+        a = o.authority()
+        c = H.RawClient(lu.port, timeout=10)
+        try:
+            c.send("PUT http://%s/up HTTP/1.1\r\nHost: %s\r\nContent-Length: 200000\r\n\r\n" % (a, a))
+            c.send(b"x" * 100000)
+            ok = H.wait_until(lambda: o.conns and len(o.conns[0].reader.raw) >= 100000, 10)
+            check(ok, "request body not streamed to the origin (origin has %d bytes)"
+                  % (len(o.conns[0].reader.raw) if o.conns else -1))
+            c.send(b"y" * 100000)
+            m = c.response()
+            eq(m.body, b"200000")
+        finally:
+            c.close()
+        eq(o.requests[0].body, b"x" * 100000 + b"y" * 100000)
+    finally:
+        lu.stop()
+        o.stop()
+
+
+def test_big_upload_curl():
+    o = H.Origin(H.handler_fixed(body=lambda req: H.sha256(req.body).encode()))
+    lu = H.Lucent()
+    try:
+        d = H.mktemp()
+        body = os.urandom(8 * 1024 * 1024)
+        p = os.path.join(d, "up.bin")
+        with open(p, "wb") as f:
+            f.write(body)
+        r = H.curl(lu, "-T", p, o.url("/put"), max_time=40)
+        eq(r.rc, 0, r.err)
+        eq(r.text, H.sha256(body))
+        # chunked upload of the same file
+        r = H.curl(lu, "-H", "Transfer-Encoding: chunked", "--data-binary", "@" + p, o.url("/post-chunked"), max_time=40)
+        eq(r.rc, 0, r.err)
+        eq(r.text, H.sha256(body))
+        eq(o.requests[-1].get("Transfer-Encoding"), "chunked")
+    finally:
+        lu.stop()
+        o.stop()
+
+
+def test_two_origins_one_client_connection():
+    oa = H.Origin(H.handler_fixed(body=b"A"))
+    ob = H.Origin(H.handler_fixed(body=b"B"))
+    lu = H.Lucent()
+    try:
+        c = H.RawClient(lu.port)
+        try:
+            seq = [(oa, b"A"), (ob, b"B"), (oa, b"A"), (ob, b"B")]
+            for o, want in seq:
+                m = c.request(H.get_request(o.authority(), "/which"))
+                eq(m.body, want)
+            # pipelined across origins
+            c.send(H.get_request(oa.authority(), "/p") + H.get_request(ob.authority(), "/p") +
+                   H.get_request(oa.authority(), "/p"))
+            eq([c.response().body for _ in range(3)], [b"A", b"B", b"A"])
+        finally:
+            c.close()
+    finally:
+        lu.stop()
+        oa.stop()
+        ob.stop()
+
+
+def test_origin_connection_close_not_reused():
+    o = H.Origin(H.handler_fixed(headers=[("Connection", "close")], body=b"once"))
+    lu = H.Lucent()
+    try:
+        c = H.RawClient(lu.port)
+        try:
+            for i in range(3):
+                m = c.request(H.get_request(o.authority(), "/cc%d" % i))
+                eq(m.status, 200, "request %d" % i)
+                eq(m.body, b"once")
+        finally:
+            c.close()
+        eq(len(o.conns), 3, "a new upstream connection per request after Connection: close")
+    finally:
+        lu.stop()
+        o.stop()
+
+
+def test_origin_silently_closes_idle_upstream():
+    # the origin closes its keep-alive connection after each response without
+    # saying so (like a server keepalive_timeout); lucent must not send the
+    # next request into the dead connection and answer 502
+    def h(c):
+        req = c.read_request()
+        if req is not None:
+            c.respond(200, "OK", [("Content-Type", "text/plain")], b"served")
+    o = H.Origin(h)
+    lu = H.Lucent()
+    try:
+        c = H.RawClient(lu.port)
+        try:
+            for i in range(3):
+                m = c.request(H.get_request(o.authority(), "/idle%d" % i))
+                eq((m.status, m.body), (200, b"served"), "request %d after the origin closed the previous connection" % i)
+                time.sleep(0.3)
+        finally:
+            c.close()
+    finally:
+        lu.stop()
+        o.stop()
+
+
+def test_http10_keepalive_with_length(ctx):
+    c = H.RawClient(ctx.lucent.port)
+    try:
+        for i in range(2):
+            m = c.request(H.get_request(ctx.auth, "/hello.txt", "Connection: keep-alive\r\n", version="HTTP/1.0"))
+            eq(m.status, 200)
+            eq(m.body, H.HELLO_TXT)
+            check(not m.chunked, "chunked to HTTP/1.0")
+    finally:
+        c.close()
+
+
+def test_http10_keepalive_close_delimited_closes():
+    o = H.Origin(H.handler_close_delimited(body=b"z" * 5000))
+    lu = H.Lucent()
+    try:
+        c = H.RawClient(lu.port)
+        try:
+            m = c.request(H.get_request(o.authority(), "/cd", "Connection: keep-alive\r\n", version="HTTP/1.0"))
+            eq(m.body, b"z" * 5000)     # read to EOF: lucent must close to delimit it
+            check(not m.chunked, "chunked to HTTP/1.0")
+        finally:
+            c.close()
+    finally:
+        lu.stop()
+        o.stop()
+
+
+def test_204_and_304_no_body_keepalive():
+    def h(c):
+        while True:
+            req = c.read_request()
+            if req is None:
+                return
+            if req.target == "/204":
+                c.send(b"HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n")
+            elif req.target == "/304":
+                c.send(b"HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n")
+            else:
+                c.respond(200, "OK", [], b"after")
+    o = H.Origin(h)
+    lu = H.Lucent()
+    try:
+        c = H.RawClient(lu.port)
+        try:
+            a = o.authority()
+            c.send(H.get_request(a, "/204") + H.get_request(a, "/304") + H.get_request(a, "/x"))
+            m1, m2, m3 = c.response(), c.response(), c.response()
+            eq((m1.status, m1.body), (204, b""))
+            check(not m1.has("Transfer-Encoding") and m1.get("Content-Length") in (None, "0"), "204 framing: %r" % m1.headers)
+            eq((m2.status, m2.body), (304, b""))
+            check(not m2.has("Transfer-Encoding"), "304 framing: %r" % m2.headers)
+            eq((m3.status, m3.body), (200, b"after"))
+        finally:
+            c.close()
+    finally:
+        lu.stop()
+        o.stop()
+
+
+def test_head_to_python_origin_with_length():
+    o = H.Origin(H.handler_fixed(body=b"x" * 5000))   # HEAD answered with CL: 5000, no body
+    lu = H.Lucent()
+    try:
+        c = H.RawClient(lu.port)
+        try:
+            a = o.authority()
+            m = c.request(H.get_request(a, "/h", method="HEAD"), "HEAD")
+            eq(m.status, 200)
+            eq(m.body, b"")
+            m = c.request(H.get_request(a, "/g"))
+            eq(m.body, b"x" * 5000)
+        finally:
+            c.close()
+    finally:
+        lu.stop()
+        o.stop()
+
+
+def test_target_bytes_preserved_and_ip_literals():
+    o = H.Origin(H.handler_fixed(body=b"lit"))
+    o6 = H.Origin(H.handler_fixed(body=b"lit6"), host="::1")
+    lu = H.Lucent()
+    try:
+        path = "/a%2Fb/%7Euser;p=1/x.y?q=%41&r=a+b&s=%E2%82%AC#"
+        path = path[:-1]       # no fragment on the wire
+        m = H.raw_request(lu.port, H.get_request(o.authority(), path))
+        eq(m.body, b"lit")
+        eq(o.requests[-1].target, path, "request target forwarded byte-exact")
+        m = H.raw_request(lu.port, H.get_request("127.0.0.1:%d" % o.port, "/ip4"))
+        eq(m.body, b"lit")
+        eq(o.requests[-1].get("Host"), "127.0.0.1:%d" % o.port)
+        m = H.raw_request(lu.port, H.get_request("[::1]:%d" % o6.port, "/ip6"))
+        eq(m.body, b"lit6")
+        eq(o6.requests[-1].get("Host"), "[::1]:%d" % o6.port)
+        f = lu.wait_flow(lambda f: f.get("url") == "http://[::1]:%d/ip6" % o6.port, 5)
+        check(f, "flow url for an IPv6 literal:\n" + lu.flow_text()[-1500:])
+    finally:
+        lu.stop()
+        o.stop()
+        o6.stop()
+
+
+def test_many_concurrent_clients(ctx):
+    import threading
+    errors = []
+
+    def worker(i):
+        try:
+            c = H.RawClient(ctx.lucent.port, timeout=20)
+            try:
+                for j in range(5):
+                    name = ("1k.bin", "64k.bin", "hello.txt")[(i + j) % 3]
+                    m = c.request(H.get_request(ctx.auth, "/" + name + "?c=%d-%d" % (i, j)))
+                    if m.status != 200 or m.body != ctx.nginx.files[name]:
+                        errors.append("client %d req %d: %d, %d bytes" % (i, j, m.status, len(m.body)))
+            finally:
+                c.close()
+        except Exception as e:  # noqa
+            errors.append("client %d: %r" % (i, e))
+    ts = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(40)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(40)
+    check(not any(t.is_alive() for t in ts), "clients still running")
+    check(not errors, "; ".join(errors[:10]))
+
+
+def test_expect_100_continue_refused_gets_502():
+    port = H.free_port()
+    lu = H.Lucent()
+    try:
+        c = H.RawClient(lu.port, timeout=10)
+        try:
+            c.send("POST http://a.test:%d/x HTTP/1.1\r\nHost: a.test:%d\r\nContent-Length: 5\r\n"
+                   "Expect: 100-continue\r\n\r\n" % (port, port))
+            head = c.reader.read_until(b"\r\n\r\n")
+            check(re.match(rb"HTTP/1\.1 502 ", head), "refused upstream: expected 502 (no 100 Continue), got %r" % head)
+        finally:
+            c.close()
+    finally:
+        lu.stop()
+
+
+def test_408_on_second_request_of_keepalive_connection():
+    n = H.Nginx()
+    lu = H.Lucent(["--header-timeout", "0.5"])
+    try:
+        c = H.RawClient(lu.port, timeout=10)
+        try:
+            a = "a.test:%d" % n.port
+            eq(c.request(H.get_request(a, "/hello.txt")).status, 200)
+            c.send("GET http://%s/hello.txt HTTP/1.1\r\nHo" % a)
+            m = c.response()
+            eq(m.status, 408)
+        finally:
+            c.close()
+    finally:
+        lu.stop()
+        n.stop()
+
+
+def test_431_long_url():
+    lu = H.Lucent(["--max-header-size", "4096"])
+    try:
+        _expect_error(lu, H.get_request("a.test:1", "/" + "u" * 6000).encode(), 431, "request line > 4096")
+    finally:
+        lu.stop()
 
 
 def test_still_alive_and_serving(ctx):
