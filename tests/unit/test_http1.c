@@ -455,9 +455,9 @@ static const struct row response_rows[] = {
      "< 204 No Content HTTP/1.1 keep_alive=1 upgrade=0 body=none\n  end\n"},
     {"101 switching", HTTP1_RESPONSE,
      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
-     "\x81\x00",
+     "\x81\x05",
      "< 101 Switching Protocols HTTP/1.1 keep_alive=1 upgrade=1 body=none\n"
-     "  Upgrade: websocket\n  Connection: Upgrade\n  tunnel: \x81\n"},
+     "  Upgrade: websocket\n  Connection: Upgrade\n  tunnel: \x81\x05\n"},
     {"HEAD response", HTTP1_RESPONSE, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
      "< 200 OK HTTP/1.1 keep_alive=1 upgrade=0 body=none\n  Content-Length: 5\n  end\n", 0, 0,
      true},
