@@ -24,6 +24,8 @@ struct bus {
 
 struct bus *bus_new(size_t capacity)
 {
+    if (capacity == 0)
+        return NULL;
     struct bus *b = calloc(1, sizeof(*b));
     if (b == NULL)
         return NULL;

@@ -95,7 +95,7 @@ void flowlog_size(uint64_t n, struct buf *out)
     }
     double v = (double)n / 1024.0;
     size_t u = 0;
-    while (v >= 1024.0 && u + 1 < LC_ARRAY_LEN(units)) {
+    while (v >= 1023.95 && u + 1 < LC_ARRAY_LEN(units)) { /* never "1024.0 KiB" */
         v /= 1024.0;
         u++;
     }

@@ -40,6 +40,12 @@ static void *xrealloc(void *p, size_t n)
 
 static uint32_t arena_put(struct hdrs *h, const char *p, size_t len)
 {
+    /* p may point into the arena itself (one field's value copied to
+     * another): remember it as an offset across the realloc below */
+    uintptr_t a = (uintptr_t)h->arena, q = (uintptr_t)p;
+    bool inside = h->arena != NULL && q >= a && q < a + h->size;
+    size_t src_off = inside ? (size_t)(q - a) : 0;
+
     if (h->used + len > h->size) {
         size_t size = h->size ? h->size : 512;
         while (size < h->used + len)
@@ -47,6 +53,8 @@ static uint32_t arena_put(struct hdrs *h, const char *p, size_t len)
         h->arena = xrealloc(h->arena, size);
         h->size = size;
     }
+    if (inside)
+        p = h->arena + src_off;
     uint32_t off = (uint32_t)h->used;
     if (len > 0)
         memcpy(h->arena + h->used, p, len);

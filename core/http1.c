@@ -75,8 +75,8 @@ static int on_header_field_complete(llhttp_t *p)
     struct hdrs *hs = h->in_trailers ? h->trailers : h->headers;
     size_t nl;
     const char *name = hdrs_name(hs, hs->n - 1, &nl);
-    for (size_t i = 0; i < nl; i++) {
-        if (!is_tchar((unsigned char)name[i])) {
+    for (size_t i = 0; i < nl || nl == 0; i++) {
+        if (nl == 0 || !is_tchar((unsigned char)name[i])) {
             snprintf(h->err, sizeof(h->err), "invalid character in header name");
             h->err_status = 400;
             return HPE_USER;
@@ -98,6 +98,13 @@ static int on_headers_complete(llhttp_t *p)
 {
     struct http1 *h = from(p);
     h->in_head = false;
+    /* llhttp would only object after this callback, where we pause: a
+     * request body must be chunked-framed or length-framed (RFC 9112 6.3) */
+    if (h->kind == HTTP1_REQUEST && (p->flags & F_TRANSFER_ENCODING) && !(p->flags & F_CHUNKED)) {
+        snprintf(h->err, sizeof(h->err), "Transfer-Encoding without chunked as the final coding");
+        h->err_status = 400;
+        return HPE_USER;
+    }
     h->major = llhttp_get_http_major(p);
     h->minor = llhttp_get_http_minor(p);
     if (h->kind == HTTP1_REQUEST) {

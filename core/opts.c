@@ -104,13 +104,14 @@ static int parse_uint(const char *s, unsigned long long min, unsigned long long 
     unsigned long long v = strtoull(s, &end, 10);
     if (errno != 0 || end == s)
         return -1;
-    if (suffix && (*end == 'k' || *end == 'K')) {
-        v *= 1024;
-        end++;
-    } else if (suffix && (*end == 'm' || *end == 'M')) {
-        v *= 1024 * 1024;
-        end++;
-    }
+    unsigned long long mult = 1;
+    if (suffix && (*end == 'k' || *end == 'K'))
+        mult = 1024, end++;
+    else if (suffix && (*end == 'm' || *end == 'M'))
+        mult = 1024 * 1024, end++;
+    if (v > max / mult)
+        return -1;
+    v *= mult;
     if (*end != '\0' || v < min || v > max)
         return -1;
     *out = v;
@@ -136,7 +137,7 @@ enum opts_rc opts_parse(struct opts *o, int argc, char **argv, char *err, size_t
     unsigned long long u;
     double *secs;
 
-    optind = 1;
+    optind = 0; /* 0, not 1: glibc then also forgets its place inside a previous argv */
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":p:vqh", longopts, NULL)) != -1) {
         switch (c) {
@@ -224,7 +225,10 @@ enum opts_rc opts_parse(struct opts *o, int argc, char **argv, char *err, size_t
                 snprintf(err, errlen, "%s: missing value", argv[optind - 1]);
             return OPTS_ERROR;
         default:
-            snprintf(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
+            if (optopt > 0 && optopt < 256)
+                snprintf(err, errlen, "unknown option '-%c' (see --help)", optopt);
+            else
+                snprintf(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
             return OPTS_ERROR;
         }
     }

@@ -133,24 +133,54 @@ def isolate():
     with open(hosts, "w") as f:
         f.write(HOSTS_FILE)
     with open(resolv, "w") as f:
-        f.write("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+        f.write("nameserver 127.0.0.1\n")
     os.chmod(hosts, 0o644)
     os.chmod(resolv, 0o644)
     subprocess.run(["mount", "--bind", hosts, "/etc/hosts"], check=True, timeout=10)
     subprocess.run(["mount", "--bind", resolv, "/etc/resolv.conf"], check=True, timeout=10)
-    DnsNxdomain().start()
+    global DNS
+    DNS = DnsNxdomain().start()
 
 
 # ---------------------------------------------------------------------------
 # DNS responder: NXDOMAIN for everything
 # ---------------------------------------------------------------------------
 
+DNS = None     # the DnsNxdomain started by isolate()
+
+
 class DnsNxdomain:
+    """Answers NXDOMAIN to everything.  hold(name) delays answers for that
+    name until release(name) (to observe that lucent resolves asynchronously)."""
+
     def __init__(self, host="127.0.0.1", port=53):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
-        self.queries = []
+        self.queries = []        # raw query packets
+        self.names = []          # query names (lower case, no trailing dot)
+        self.answered = []       # names answered
+        self.held = {}           # name -> threading.Event
+
+    def hold(self, name):
+        self.held[name.lower()] = threading.Event()
+
+    def release(self, name):
+        ev = self.held.pop(name.lower(), None)
+        if ev:
+            ev.set()
+
+    @staticmethod
+    def qname(q):
+        labels = []
+        i = 12
+        try:
+            while q[i] != 0 and not q[i] & 0xC0:
+                labels.append(q[i + 1:i + 1 + q[i]].decode("latin-1"))
+                i += 1 + q[i]
+        except IndexError:
+            pass
+        return ".".join(labels).lower()
 
     @staticmethod
     def answer(q):
@@ -189,12 +219,27 @@ class DnsNxdomain:
             except OSError:
                 return
             self.queries.append(q)
+            name = self.qname(q)
+            self.names.append(name)
             r = self.answer(q)
-            if r:
-                try:
-                    self.sock.sendto(r, addr)
-                except OSError:
-                    pass
+            if not r:
+                continue
+            ev = self.held.get(name)
+            if ev is not None:
+                threading.Thread(target=self._answer_later, args=(ev, r, addr, name), daemon=True).start()
+                continue
+            self._send(r, addr, name)
+
+    def _send(self, r, addr, name):
+        try:
+            self.sock.sendto(r, addr)
+            self.answered.append(name)
+        except OSError:
+            pass
+
+    def _answer_later(self, ev, r, addr, name):
+        ev.wait(30)
+        self._send(r, addr, name)
 
     def start(self):
         t = threading.Thread(target=self._loop, daemon=True)

@@ -68,6 +68,7 @@ def test_unknown_host_502(ctx):
     check(time.monotonic() - t0 < 15, "NXDOMAIN should fail fast")
     f = _error_flow(ctx.lucent, "http://nope.test/x", 502)
     contains(f["error"], "nope.test")
+    eq(f["server"], None, "server of an unresolvable host")
     line = ctx.lucent.wait_stdout(r"GET http://nope\.test/x \u2192 502 ", 5)
     check(line and "cannot resolve nope.test" in line, "stdout log line: %r\n%s" % (line, ctx.lucent.stdout()[-1500:]))
 
@@ -76,6 +77,41 @@ def test_unknown_host_raw(ctx):
     m = _raw_error(ctx.lucent, "unknown-host.test:8080", "/y", 502)
     contains(m.body.decode(), "cannot resolve unknown-host.test")
     _error_flow(ctx.lucent, "http://unknown-host.test:8080/y", 502)
+
+
+def test_dns_is_asynchronous():
+    # While lucent waits for a DNS answer (held back by the test DNS server),
+    # another client on the same single worker is served.  A resolver that
+    # blocks the event loop would serve the second client only after the
+    # first lookup finished.
+    n = H.Nginx()
+    lu = H.Lucent(["--workers", "1"])
+    H.DNS.hold("slow.test")
+    try:
+        a = H.RawClient(lu.port, timeout=20)
+        try:
+            a.send(H.get_request("slow.test", "/x"))
+            check(H.wait_until(lambda: "slow.test" in H.DNS.names, 10), "lucent never queried DNS for slow.test")
+            m = H.raw_request(lu.port, H.get_request("a.test:%d" % n.port, "/hello.txt"), timeout=20)
+            eq(m.body, H.HELLO_TXT)
+            check("slow.test" not in H.DNS.answered, "the held DNS answer was released early")
+            a.sock.settimeout(0.2)
+            try:
+                early = a.sock.recv(100)
+            except OSError:
+                early = None
+            check(early is None, "first client answered before its DNS lookup finished: %r" % early)
+            a.sock.settimeout(20)
+            H.DNS.release("slow.test")
+            r = a.response()
+            eq(r.status, 502)
+            contains(r.body.decode(), "cannot resolve slow.test")
+        finally:
+            a.close()
+    finally:
+        H.DNS.release("slow.test")
+        lu.stop()
+        n.stop()
 
 
 def test_refused_502(ctx):

@@ -12,6 +12,7 @@ Run: python3 tests/e2e/test_flowlog.py --lucent build/lucent
 """
 
 import os
+import re
 import socket
 import sys
 import time
@@ -284,7 +285,10 @@ def test_connect_record():
         eq(f["tls"], False)
         line = lu.wait_stdout(r" CONNECT " + auth.replace(".", r"\.") + " ", 5)
         check(line, "no CONNECT log line: %r" % lu.stdout())
-        check("\u2192 200" in line and "\u2191" in line and "\u2193" in line, "CONNECT log line: %r" % line)
+        rx = (r"^127\.0\.0\.1:\d+ CONNECT " + re.escape(auth) +
+              r" \u2192 200 \u2191[0-9.]+ (B|KiB|MiB) \u2193[0-9.]+ (B|KiB|MiB) [0-9]+(\.[0-9]+)? ms$")
+        check(re.match(rx, line), "CONNECT log line format: %r" % line)
+        check("\u2191" + "97.7 KiB" in line, "100000 bytes up shown as 97.7 KiB: %r" % line)
     finally:
         lu.stop()
         o.stop()

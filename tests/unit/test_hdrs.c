@@ -289,13 +289,19 @@ static void test_feed_basic(void)
     hdrs_feed_value(&h, " \t ", 3); /* all whitespace: trimmed to nothing */
     hdrs_feed_end(&h);
     hdrs_add(&h, "X-Added", 7, "v", 1); /* mixes with hdrs_add */
+    /* a name after a value starts a new field, even without feed_end */
+    hdrs_feed_name(&h, "N1", 2);
+    hdrs_feed_value(&h, "v1", 2);
+    hdrs_feed_name(&h, "N2", 2);
+    hdrs_feed_value(&h, "v2", 2);
+    hdrs_feed_end(&h);
     hdrs_feed_name(&h, "Last", 4);
     hdrs_feed_value(&h, "1", 1);
     hdrs_feed_end(&h);
 
-    CHECK_EQ_INT(h.n, 6);
+    CHECK_EQ_INT(h.n, 8);
     CHECK_EQ_STR(dump(&h, &b), "Content-Type: text/html\nX-Inner: a  b\t c\nX-Empty: \n"
-                               "X-Blank: \nX-Added: v\nLast: 1\n");
+                               "X-Blank: \nX-Added: v\nN1: v1\nN2: v2\nLast: 1\n");
     check_get(&h, "content-type", "text/html");
     check_get(&h, "x-empty", "");
     hdrs_free(&h);

@@ -269,8 +269,9 @@ static void run_row(const struct row *r)
     for (size_t k = 0; k <= len && bad < 3; k++) {
         check_note("%s: split at %zu", r->name, k);
         run_cuts(r, &k, 1, &out, &err, &perr);
-        bool ok = CHECK_EQ_STR(out.p, r->want) & CHECK_EQ_INT(perr, 0) &
-                  CHECK_EQ_MEM(err.p, err.len, err0.p, err0.len);
+        bool ok = CHECK_EQ_STR(out.p, r->want);
+        ok = CHECK_EQ_INT(perr, 0) && ok;
+        ok = CHECK_EQ_MEM(err.p, err.len, err0.p, err0.len) && ok;
         bad += !ok;
     }
 
@@ -293,6 +294,8 @@ static void run_row(const struct row *r)
     buf_free(&err0);
 }
 
+#define NO_LIMITS 0, 0, false
+
 /* ---- requests ----------------------------------------------------------- */
 
 static const struct row request_rows[] = {
@@ -301,50 +304,56 @@ static const struct row request_rows[] = {
      "accept: */*\r\nX-Case: MiXeD  \r\nX-Empty:\r\nX-Dup: 1\r\nx-dup: 2\r\n\r\n",
      "> GET http://a.test/x?y=1 HTTP/1.1 keep_alive=1 upgrade=0 body=none\n"
      "  Host: a.test\n  User-Agent: t/1\n  accept: */*\n  X-Case: MiXeD\n  X-Empty: \n"
-     "  X-Dup: 1\n  x-dup: 2\n  end\n"},
+     "  X-Dup: 1\n  x-dup: 2\n  end\n", NO_LIMITS},
     {"POST with Content-Length", HTTP1_REQUEST,
      "POST http://a.test/p HTTP/1.1\r\nHost: a.test\r\nContent-Length: 11\r\n\r\nhello world",
      "> POST http://a.test/p HTTP/1.1 keep_alive=1 upgrade=0 body=length 11\n"
-     "  Host: a.test\n  Content-Length: 11\n  body: hello world\n  end\n"},
+     "  Host: a.test\n  Content-Length: 11\n  body: hello world\n  end\n", NO_LIMITS},
     {"POST with Content-Length 0", HTTP1_REQUEST,
      "POST http://a.test/p HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
      "> POST http://a.test/p HTTP/1.1 keep_alive=1 upgrade=0 body=none\n"
-     "  Content-Length: 0\n  end\n"},
+     "  Content-Length: 0\n  end\n", NO_LIMITS},
     {"chunked with extensions and trailers", HTTP1_REQUEST,
      "POST http://a.test/c HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n"
      "5;name=val\r\nhello\r\n6;a;b=c\r\n world\r\nA\r\n0123456789\r\n"
      "0\r\nX-Trailer: t1\r\nX-Sum:  abc  \r\n\r\n",
      "> POST http://a.test/c HTTP/1.1 keep_alive=1 upgrade=0 body=chunked\n"
      "  Host: a.test\n  Transfer-Encoding: chunked\n  body: hello world0123456789\n"
-     "  trailer X-Trailer: t1\n  trailer X-Sum: abc\n  end\n"},
+     "  trailer X-Trailer: t1\n  trailer X-Sum: abc\n  end\n", NO_LIMITS},
     {"chunked without trailers", HTTP1_REQUEST,
      "PUT http://a.test/c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
      "1\r\na\r\nf\r\n0123456789abcde\r\n0\r\n\r\n",
      "> PUT http://a.test/c HTTP/1.1 keep_alive=1 upgrade=0 body=chunked\n"
-     "  Transfer-Encoding: chunked\n  body: a0123456789abcde\n  end\n"},
+     "  Transfer-Encoding: chunked\n  body: a0123456789abcde\n  end\n", NO_LIMITS},
     {"CONNECT", HTTP1_REQUEST,
      "CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n\x16\x03\x01",
      "> CONNECT a.test:443 HTTP/1.1 keep_alive=1 upgrade=1 body=none\n"
-     "  Host: a.test:443\n  tunnel: \x16\x03\x01\n"},
+     "  Host: a.test:443\n  tunnel: \x16\x03\x01\n", NO_LIMITS},
+    {"CONNECT with Content-Length", HTTP1_REQUEST,
+     "CONNECT a.test:443 HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+     "> CONNECT a.test:443 HTTP/1.1 keep_alive=1 upgrade=1 body=none\n"
+     "  Content-Length: 5\n  tunnel: hello\n",
+     NO_LIMITS},
     {"HTTP/1.0", HTTP1_REQUEST, "GET http://a.test/ HTTP/1.0\r\nHost: a.test\r\n\r\n",
-     "> GET http://a.test/ HTTP/1.0 keep_alive=0 upgrade=0 body=none\n  Host: a.test\n  end\n"},
+     "> GET http://a.test/ HTTP/1.0 keep_alive=0 upgrade=0 body=none\n  Host: a.test\n  end\n",
+     NO_LIMITS},
     {"HTTP/1.0 keep-alive", HTTP1_REQUEST,
      "GET http://a.test/ HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
      "> GET http://a.test/ HTTP/1.0 keep_alive=1 upgrade=0 body=none\n"
-     "  Connection: keep-alive\n  end\n"},
+     "  Connection: keep-alive\n  end\n", NO_LIMITS},
     {"HTTP/1.1 close", HTTP1_REQUEST, "GET http://a.test/ HTTP/1.1\r\nConnection: close\r\n\r\n",
      "> GET http://a.test/ HTTP/1.1 keep_alive=0 upgrade=0 body=none\n"
-     "  Connection: close\n  end\n"},
+     "  Connection: close\n  end\n", NO_LIMITS},
     {"websocket upgrade", HTTP1_REQUEST,
      "GET http://a.test/ws HTTP/1.1\r\nHost: a.test\r\nUpgrade: websocket\r\n"
      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
      "> GET http://a.test/ws HTTP/1.1 keep_alive=1 upgrade=1 body=none\n"
      "  Host: a.test\n  Upgrade: websocket\n  Connection: Upgrade\n"
-     "  Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\n  end\n"},
+     "  Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\n  end\n", NO_LIMITS},
     {"Upgrade without Connection: upgrade", HTTP1_REQUEST,
      "GET http://a.test/ HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
      "> GET http://a.test/ HTTP/1.1 keep_alive=1 upgrade=0 body=none\n"
-     "  Upgrade: websocket\n  end\n"},
+     "  Upgrade: websocket\n  end\n", NO_LIMITS},
     {"pipelined", HTTP1_REQUEST,
      "GET http://a.test/1 HTTP/1.1\r\nHost: a.test\r\n\r\n"
      "POST http://b.test/2 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
@@ -355,7 +364,8 @@ static const struct row request_rows[] = {
      "  Content-Length: 3\n  body: abc\n  end\n"
      "> PUT http://c.test/3 HTTP/1.1 keep_alive=1 upgrade=0 body=chunked\n"
      "  Transfer-Encoding: chunked\n  body: xy\n  end\n"
-     "> HEAD http://d.test/4 HTTP/1.1 keep_alive=1 upgrade=0 body=none\n  X: 4\n  end\n"},
+     "> HEAD http://d.test/4 HTTP/1.1 keep_alive=1 upgrade=0 body=none\n  X: 4\n  end\n",
+     NO_LIMITS},
     {"head limit", HTTP1_REQUEST,
      "GET http://a.test/ HTTP/1.1\r\nX-Big: 0123456789012345678901234567890123456789\r\n\r\n",
      "  error 431\n", 48, 0, false},
@@ -363,9 +373,11 @@ static const struct row request_rows[] = {
      "> GET http://a.test/ HTTP/1.1 keep_alive=1 upgrade=0 body=none\n  X-Small: 01234\n"
      "  end\n",
      48, 0, false},
-    {"field limit", HTTP1_REQUEST, "GET http://a.test/ HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n",
+    {"field limit", HTTP1_REQUEST,
+     "GET http://a.test/ HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n",
      "  error 431\n", 0, 3, false},
-    {"fields at the limit", HTTP1_REQUEST, "GET http://a.test/ HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n",
+    {"fields at the limit", HTTP1_REQUEST,
+     "GET http://a.test/ HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n",
      "> GET http://a.test/ HTTP/1.1 keep_alive=1 upgrade=0 body=none\n  A: 1\n  B: 2\n  C: 3\n"
      "  end\n",
      0, 3, false},
@@ -375,6 +387,13 @@ static const struct row request_rows[] = {
      "> POST http://a.test/ HTTP/1.1 keep_alive=1 upgrade=0 body=chunked\n"
      "  Transfer-Encoding: chunked\n  error 431\n",
      0, 2, false},
+    {"trailers have limits of their own", HTTP1_REQUEST,
+     "POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\nX-Head: 0123456789\r\n\r\n"
+     "0\r\nT1: 0123456789\r\nT2: 0123456789\r\n\r\n",
+     "> POST http://a.test/ HTTP/1.1 keep_alive=1 upgrade=0 body=chunked\n"
+     "  Transfer-Encoding: chunked\n  X-Head: 0123456789\n  trailer T1: 0123456789\n"
+     "  trailer T2: 0123456789\n  end\n",
+     60, 2, false},
     {"limits apply again to the next message", HTTP1_REQUEST,
      "GET http://a.test/ HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n"
      "GET http://a.test/ HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n",
@@ -382,50 +401,62 @@ static const struct row request_rows[] = {
      "  error 431\n",
      0, 2, false},
     /* malformed */
-    {"bad method", HTTP1_REQUEST, "BREW http://a.test/ HTTP/1.1\r\n\r\n", "  error 400\n"},
-    {"lower-case method", HTTP1_REQUEST, "get http://a.test/ HTTP/1.1\r\n\r\n", "  error 400\n"},
-    {"bad version", HTTP1_REQUEST, "GET http://a.test/ HTTP/9.9\r\n\r\n", "  error 400\n"},
-    {"bad protocol", HTTP1_REQUEST, "GET http://a.test/ HTTX/1.1\r\n\r\n", "  error 400\n"},
+    {"bad method", HTTP1_REQUEST, "BREW http://a.test/ HTTP/1.1\r\n\r\n",
+     "  error 400\n", NO_LIMITS},
+    {"lower-case method", HTTP1_REQUEST, "get http://a.test/ HTTP/1.1\r\n\r\n",
+     "  error 400\n", NO_LIMITS},
+    {"bad version", HTTP1_REQUEST, "GET http://a.test/ HTTP/9.9\r\n\r\n",
+     "  error 400\n", NO_LIMITS},
+    {"bad protocol", HTTP1_REQUEST, "GET http://a.test/ HTTX/1.1\r\n\r\n",
+     "  error 400\n", NO_LIMITS},
     {"invalid header token", HTTP1_REQUEST,
-     "GET http://a.test/ HTTP/1.1\r\nBad Name: x\r\n\r\n", "  error 400\n"},
+     "GET http://a.test/ HTTP/1.1\r\nBad Name: x\r\n\r\n", "  error 400\n", NO_LIMITS},
     {"space before colon", HTTP1_REQUEST, "GET http://a.test/ HTTP/1.1\r\nHost : x\r\n\r\n",
-     "  error 400\n"},
+     "  error 400\n", NO_LIMITS},
     {"control char in value", HTTP1_REQUEST,
-     "GET http://a.test/ HTTP/1.1\r\nX-A: a\x01z\r\n\r\n", "  error 400\n"},
+     "GET http://a.test/ HTTP/1.1\r\nX-A: a\x01z\r\n\r\n", "  error 400\n", NO_LIMITS},
     {"invalid Content-Length", HTTP1_REQUEST,
-     "POST http://a.test/ HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", "  error 400\n"},
+     "POST http://a.test/ HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", "  error 400\n", NO_LIMITS},
     {"negative Content-Length", HTTP1_REQUEST,
-     "POST http://a.test/ HTTP/1.1\r\nContent-Length: -1\r\n\r\n", "  error 400\n"},
+     "POST http://a.test/ HTTP/1.1\r\nContent-Length: -1\r\n\r\n", "  error 400\n", NO_LIMITS},
     {"huge Content-Length", HTTP1_REQUEST,
      "POST http://a.test/ HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
-     "  error 400\n"},
+     "  error 400\n", NO_LIMITS},
     {"two Content-Lengths", HTTP1_REQUEST,
      "POST http://a.test/ HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-     "  error 400\n"},
+     "  error 400\n", NO_LIMITS},
     {"Content-Length with chunked", HTTP1_REQUEST,
      "POST http://a.test/ HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
      "0\r\n\r\n",
-     "  error 400\n"},
+     "  error 400\n", NO_LIMITS},
     {"chunked, then Content-Length", HTTP1_REQUEST,
      "POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"
      "0\r\n\r\n",
-     "  error 400\n"},
+     "  error 400\n", NO_LIMITS},
     {"chunked not last", HTTP1_REQUEST,
-     "POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", "  error 400\n"},
+     "POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+     "  error 400\n", NO_LIMITS},
     {"bad chunk size", HTTP1_REQUEST,
      "POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
      "> POST http://a.test/ HTTP/1.1 keep_alive=1 upgrade=0 body=chunked\n"
-     "  Transfer-Encoding: chunked\n  error 400\n"},
+     "  Transfer-Encoding: chunked\n  error 400\n", NO_LIMITS},
     {"chunk size overflow", HTTP1_REQUEST,
      "POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
      "fffffffffffffffffff\r\n",
      "> POST http://a.test/ HTTP/1.1 keep_alive=1 upgrade=0 body=chunked\n"
-     "  Transfer-Encoding: chunked\n  error 400\n"},
+     "  Transfer-Encoding: chunked\n  error 400\n", NO_LIMITS},
     {"CR without LF", HTTP1_REQUEST, "GET http://a.test/ HTTP/1.1\rHost: a\r\n\r\n",
-     "  error 400\n"},
+     "  error 400\n", NO_LIMITS},
+    {"invalid trailer name", HTTP1_REQUEST,
+     "POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n"
+     "0\r\nBad Trailer: 1\r\n\r\n",
+     "> POST http://a.test/ HTTP/1.1 keep_alive=1 upgrade=0 body=chunked\n"
+     "  Transfer-Encoding: chunked\n  error 400\n",
+     NO_LIMITS},
     {"error after a good message", HTTP1_REQUEST,
      "GET http://a.test/ HTTP/1.1\r\n\r\nGET http://a.test/ HTTP/1.1\r\nA B: c\r\n\r\n",
-     "> GET http://a.test/ HTTP/1.1 keep_alive=1 upgrade=0 body=none\n  end\n  error 400\n"},
+     "> GET http://a.test/ HTTP/1.1 keep_alive=1 upgrade=0 body=none\n  end\n  error 400\n",
+     NO_LIMITS},
 };
 
 /* ---- responses ---------------------------------------------------------- */
@@ -434,30 +465,30 @@ static const struct row response_rows[] = {
     {"200 with Content-Length", HTTP1_RESPONSE,
      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc",
      "< 200 OK HTTP/1.1 keep_alive=1 upgrade=0 body=length 3\n"
-     "  Content-Type: text/plain\n  Content-Length: 3\n  body: abc\n  end\n"},
+     "  Content-Type: text/plain\n  Content-Length: 3\n  body: abc\n  end\n", NO_LIMITS},
     {"404 reason", HTTP1_RESPONSE, "HTTP/1.1 404 Not Found Here\r\nContent-Length: 0\r\n\r\n",
      "< 404 Not Found Here HTTP/1.1 keep_alive=1 upgrade=0 body=none\n"
-     "  Content-Length: 0\n  end\n"},
+     "  Content-Length: 0\n  end\n", NO_LIMITS},
     {"204", HTTP1_RESPONSE, "HTTP/1.1 204 No Content\r\nX: y\r\n\r\n",
-     "< 204 No Content HTTP/1.1 keep_alive=1 upgrade=0 body=none\n  X: y\n  end\n"},
+     "< 204 No Content HTTP/1.1 keep_alive=1 upgrade=0 body=none\n  X: y\n  end\n", NO_LIMITS},
     {"304 with Content-Length", HTTP1_RESPONSE,
      "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
      "< 304 Not Modified HTTP/1.1 keep_alive=1 upgrade=0 body=none\n  Content-Length: 10\n"
-     "  end\n"},
+     "  end\n", NO_LIMITS},
     {"100 then 200", HTTP1_RESPONSE,
      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
      "< 100 Continue HTTP/1.1 keep_alive=1 upgrade=0 body=none\n  end\n"
      "< 200 OK HTTP/1.1 keep_alive=1 upgrade=0 body=length 2\n  Content-Length: 2\n"
-     "  body: ok\n  end\n"},
+     "  body: ok\n  end\n", NO_LIMITS},
     {"103 with fields", HTTP1_RESPONSE,
      "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
      "< 103 Early Hints HTTP/1.1 keep_alive=1 upgrade=0 body=none\n  Link: </a.css>\n  end\n"
-     "< 204 No Content HTTP/1.1 keep_alive=1 upgrade=0 body=none\n  end\n"},
+     "< 204 No Content HTTP/1.1 keep_alive=1 upgrade=0 body=none\n  end\n", NO_LIMITS},
     {"101 switching", HTTP1_RESPONSE,
      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
      "\x81\x05",
      "< 101 Switching Protocols HTTP/1.1 keep_alive=1 upgrade=1 body=none\n"
-     "  Upgrade: websocket\n  Connection: Upgrade\n  tunnel: \x81\x05\n"},
+     "  Upgrade: websocket\n  Connection: Upgrade\n  tunnel: \x81\x05\n", NO_LIMITS},
     {"HEAD response", HTTP1_RESPONSE, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
      "< 200 OK HTTP/1.1 keep_alive=1 upgrade=0 body=none\n  Content-Length: 5\n  end\n", 0, 0,
      true},
@@ -470,18 +501,18 @@ static const struct row response_rows[] = {
      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4;x=y\r\ndefg\r\n"
      "0\r\nServer-Timing: db;dur=53\r\n\r\n",
      "< 200 OK HTTP/1.1 keep_alive=1 upgrade=0 body=chunked\n  Transfer-Encoding: chunked\n"
-     "  body: abcdefg\n  trailer Server-Timing: db;dur=53\n  end\n"},
+     "  body: abcdefg\n  trailer Server-Timing: db;dur=53\n  end\n", NO_LIMITS},
     {"EOF-delimited", HTTP1_RESPONSE, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<p>x",
      "< 200 OK HTTP/1.1 keep_alive=0 upgrade=0 body=eof\n  Content-Type: text/html\n"
-     "  eof body: <p>x\n"},
+     "  eof body: <p>x\n", NO_LIMITS},
     {"non-chunked Transfer-Encoding", HTTP1_RESPONSE,
      "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n\x1f\x8b",
      "< 200 OK HTTP/1.1 keep_alive=0 upgrade=0 body=eof\n  Transfer-Encoding: gzip\n"
-     "  eof body: \x1f\x8b\n"},
+     "  eof body: \x1f\x8b\n", NO_LIMITS},
     {"HTTP/1.0 with Content-Length", HTTP1_RESPONSE,
      "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi",
      "< 200 OK HTTP/1.0 keep_alive=0 upgrade=0 body=length 2\n  Content-Length: 2\n"
-     "  body: hi\n  end\n"},
+     "  body: hi\n  end\n", NO_LIMITS},
     {"keep-alive responses in a row", HTTP1_RESPONSE,
      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA"
      "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nB\r\n0\r\n\r\n"
@@ -491,14 +522,32 @@ static const struct row response_rows[] = {
      "< 201 Created HTTP/1.1 keep_alive=1 upgrade=0 body=chunked\n"
      "  Transfer-Encoding: chunked\n  body: B\n  end\n"
      "< 500 Oops HTTP/1.1 keep_alive=0 upgrade=0 body=length 1\n  Connection: close\n"
-     "  Content-Length: 1\n  body: C\n  end\n"},
-    {"bad status", HTTP1_RESPONSE, "HTTP/1.1 abc OK\r\n\r\n", "  error 400\n"},
-    {"bad response version", HTTP1_RESPONSE, "HTTP/7.0 200 OK\r\n\r\n", "  error 400\n"},
+     "  Content-Length: 1\n  body: C\n  end\n", NO_LIMITS},
+    {"empty reason", HTTP1_RESPONSE, "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n",
+     "< 200  HTTP/1.1 keep_alive=1 upgrade=0 body=none\n  Content-Length: 0\n  end\n",
+     NO_LIMITS},
+    {"bad status", HTTP1_RESPONSE, "HTTP/1.1 abc OK\r\n\r\n", "  error 400\n", NO_LIMITS},
+    {"bad response version", HTTP1_RESPONSE, "HTTP/7.0 200 OK\r\n\r\n", "  error 400\n", NO_LIMITS},
     {"duplicate Content-Length", HTTP1_RESPONSE,
-     "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", "  error 400\n"},
+     "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+     "  error 400\n", NO_LIMITS},
     {"response head limit", HTTP1_RESPONSE,
      "HTTP/1.1 200 OK\r\nSet-Cookie: 0123456789012345678901234567890123456789\r\n\r\n",
      "  error 431\n", 32, 0, false},
+};
+
+/* Inputs lucent once accepted and must refuse (regression tests). */
+static const struct row regression_rows[] = {
+    /* RFC 9110 5.1: a field name is a token, at least one character */
+    {"empty header name", HTTP1_REQUEST, "GET http://a.test/ HTTP/1.1\r\n: x\r\n\r\n",
+     "  error 400\n", NO_LIMITS},
+    /* RFC 9112 6.3: a request whose final coding is not chunked is a 400; llhttp
+     * says so only after on_headers_complete, which http1 pauses in, so the
+     * request is taken as bodiless and the body read as the next request */
+    {"request with non-chunked Transfer-Encoding", HTTP1_REQUEST,
+     "POST http://a.test/ HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"
+     "GET http://b.test/ HTTP/1.1\r\n\r\n",
+     "  error 400\n", NO_LIMITS},
 };
 
 static void test_rows(void)
@@ -507,6 +556,8 @@ static void test_rows(void)
         run_row(&request_rows[r]);
     for (size_t r = 0; r < LC_ARRAY_LEN(response_rows); r++)
         run_row(&response_rows[r]);
+    for (size_t r = 0; r < LC_ARRAY_LEN(regression_rows); r++)
+        run_row(&regression_rows[r]);
 }
 
 /* ---- direct checks of the results and the feed contract ----------------- */
@@ -565,7 +616,8 @@ static void test_request_results(void)
     http1_free(&rx);
 
     /* POST: content_length and has_length */
-    static const char post[] = "POST http://a.test/ HTTP/1.1\r\nContent-Length: 1234567890123\r\n\r\n";
+    static const char post[] =
+        "POST http://a.test/ HTTP/1.1\r\nContent-Length: 1234567890123\r\n\r\n";
     http1_init(&rx, HTTP1_REQUEST, &h, &t, NULL, NULL);
     CHECK_EQ_INT(http1_feed(&rx, post, sizeof(post) - 1, &used), HTTP1_HEAD);
     CHECK(rx.has_length);
@@ -599,6 +651,8 @@ static void test_error_is_final(void)
 
     /* a limit error keeps its 431 and message */
     http1_free(&rx);
+    hdrs_clear(&h);
+    hdrs_clear(&t);
     http1_init(&rx, HTTP1_REQUEST, &h, &t, NULL, NULL);
     rx.max_fields = 1;
     static const char two[] = "GET http://a.test/ HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n";
@@ -609,6 +663,8 @@ static void test_error_is_final(void)
     CHECK_EQ_INT(rx.err_status, 431);
 
     http1_free(&rx);
+    hdrs_clear(&h);
+    hdrs_clear(&t);
     http1_init(&rx, HTTP1_REQUEST, &h, &t, NULL, NULL);
     rx.max_head = 20;
     static const char big[] = "GET http://a.test/ HTTP/1.1\r\nX-Long: 01234567890123456789\r\n\r\n";
