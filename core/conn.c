@@ -99,7 +99,11 @@ void conn_flush(struct bufferevent *bev)
     out = bufferevent_get_output(bev);
     if (evbuffer_get_length(out) == 0)
         return;
+    /* bufferevents freeze the front of their output for the user; this is
+     * the same write libevent would do one loop turn later */
+    evbuffer_unfreeze(out, 1);
     evbuffer_write(out, bufferevent_getfd(bev));
+    evbuffer_freeze(out, 1);
     /* the rest (or the error, found on libevent's own attempt) is libevent's */
     if (evbuffer_get_length(out) > 0)
         bufferevent_enable(bev, EV_WRITE);
@@ -113,6 +117,7 @@ size_t conn_read_more(struct bufferevent *bev, size_t budget)
 
     if (!(bufferevent_get_enabled(bev) & EV_READ))
         return 0;
+    evbuffer_unfreeze(in, 0); /* the end of a bufferevent's input is frozen for the user */
     while (got < budget) {
         struct evbuffer_iovec v[2];
         struct iovec iov[2];
@@ -143,6 +148,7 @@ size_t conn_read_more(struct bufferevent *bev, size_t budget)
         if ((size_t)r < room)
             break; /* the socket is empty */
     }
+    evbuffer_freeze(in, 0);
     return got;
 }
 
