@@ -121,7 +121,7 @@ size_t conn_read_more(struct bufferevent *bev, size_t budget)
     while (got < budget) {
         struct evbuffer_iovec v[2];
         struct iovec iov[2];
-        size_t want = budget - got < 65536 ? budget - got : 65536;
+        size_t want = budget - got < 262144 ? budget - got : 262144;
         int nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
         if (nv <= 0)
             break;

@@ -21,7 +21,7 @@ struct event;
 struct upstream_req;
 
 /* Past this much unsent output on one side, stop reading the other. */
-#define CONN_HIGH_WATER (256 * 1024)
+#define CONN_HIGH_WATER (512 * 1024)
 
 enum conn_state {
     CONN_READ_HEAD = 0, /* waiting for (the rest of) a request head */
