@@ -330,6 +330,7 @@ static const char *status_reason(int status)
     case 431: return "Request Header Fields Too Large";
     case 502: return "Bad Gateway";
     case 504: return "Gateway Timeout";
+    case 508: return "Loop Detected";
     default: return "Error";
     }
 }

@@ -97,11 +97,47 @@ static void finish(struct upstream_req *r, int status, const char *fmt, ...)
 
 static void on_connect_event(struct bufferevent *bev, short what, void *arg);
 
+static bool is_local(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_V4MAPPED(a);
+    }
+    return false;
+}
+
+/* Would connecting to sa reach lucent's own listener (a request to itself,
+ * which would loop until file descriptors run out)? */
+static bool is_self(const struct worker *w, const struct sockaddr *sa)
+{
+    const struct sockaddr *l = (const struct sockaddr *)&w->listen_addr;
+    if (sa->sa_family == AF_INET && l->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const void *)sa, *b = (const void *)l;
+        return a->sin_port == b->sin_port &&
+               (a->sin_addr.s_addr == b->sin_addr.s_addr ||
+                (b->sin_addr.s_addr == htonl(INADDR_ANY) && is_local(sa)));
+    }
+    if (sa->sa_family == AF_INET6 && l->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const void *)sa, *b = (const void *)l;
+        return a->sin6_port == b->sin6_port &&
+               (memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0 ||
+                (IN6_IS_ADDR_UNSPECIFIED(&b->sin6_addr) && is_local(sa)));
+    }
+    return false;
+}
+
 static void try_next(struct upstream_req *r)
 {
     while (r->next != NULL) {
         struct evutil_addrinfo *a = r->next;
         upstream_format_addr(a->ai_addr, r->peer, sizeof(r->peer));
+        if (is_self(r->w, a->ai_addr)) {
+            finish(r, 508, "%s:%u (%s) is lucent itself: the request would loop", r->host,
+                   r->port, r->peer);
+            return;
+        }
         r->bev = bufferevent_socket_new(r->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
         if (r->bev == NULL) {
             finish(r, 502, "cannot connect to %s:%u: out of memory", r->host, r->port);

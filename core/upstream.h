@@ -17,7 +17,8 @@ struct upstream_req;
 
 /* Called once. On success status is 0, bev is connected and now owned by the
  * callee, peer names the address ("127.0.0.1:80"). On failure bev is NULL,
- * status is 502 (resolve/connect failed) or 504 (deadline), err says why. */
+ * status is 502 (resolve/connect failed), 504 (deadline) or 508 (the
+ * address is lucent's own listener), err says why. */
 typedef void (*upstream_done_fn)(void *arg, struct bufferevent *bev, const char *peer, int status,
                                  const char *err);
 

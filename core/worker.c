@@ -130,6 +130,11 @@ static int make_listener(struct worker *w, const char *host, uint16_t *port, cha
     evconnlistener_set_error_cb(w->listener, on_accept_error);
     if (*port == 0)
         *port = bound_port(evconnlistener_get_fd(w->listener));
+    memcpy(&w->listen_addr, &ss, sizeof(ss));
+    if (ss.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&w->listen_addr)->sin6_port = htons(*port);
+    else
+        ((struct sockaddr_in *)&w->listen_addr)->sin_port = htons(*port);
     return 0;
 }
 

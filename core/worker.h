@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include "core/attrib.h"
 #include "core/bus.h"
@@ -35,6 +36,7 @@ struct worker {
     TAILQ_HEAD(conn_list, conn) conns;
     size_t nconns;
     struct timeval tv_header, tv_idle, tv_connect, tv_upstream;
+    struct sockaddr_storage listen_addr; /* where clients reach lucent (loop check) */
 };
 
 /* Sets up w and its listener on host:*port (SO_REUSEPORT); with *port == 0

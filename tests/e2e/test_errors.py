@@ -4,7 +4,8 @@ Covers: unknown host -> 502 naming the host ("cannot resolve HOST"), refused
 port -> 502 mentioning "refused", origin that never answers with
 --upstream-timeout 0.5 -> 504, upstream connect that never completes with
 --connect-timeout 0.5 -> 504, malformed origin response -> 502, origin
-closing without a response -> 502, origin dying mid-body, an error reply
+closing without a response -> 502, a request for lucent's own address ->
+508 (no loop), origin dying mid-body, an error reply
 closes the client connection; every failure is recorded in the flow log
 with the right status and a non-null "error", and logged on stdout; lucent
 keeps serving afterwards.
@@ -307,6 +308,23 @@ def test_keepalive_survives_upstream_error_on_other_connection(ctx):
         eq(c.request(H.get_request(a, "/hello.txt")).status, 200)
         H.raw_request(ctx.lucent.port, H.get_request("nope2.test", "/"))
         eq(c.request(H.get_request(a, "/hello.txt")).body, H.HELLO_TXT)
+    finally:
+        c.close()
+
+
+def test_request_to_lucent_itself_508(ctx):
+    # a request for lucent's own address would connect to itself again and
+    # again until file descriptors ran out; it is refused at once instead
+    for host in ("127.0.0.1", "a.test"):
+        auth = "%s:%d" % (host, ctx.lucent.port)
+        m = _raw_error(ctx.lucent, auth, "/loop", 508)
+        contains(m.body.decode("latin-1"), "lucent itself")
+        _error_flow(ctx.lucent, "http://%s/loop" % auth, 508)
+    # the same port on another loopback address is somebody else
+    c = H.RawClient(ctx.lucent.port, timeout=15)
+    try:
+        m = c.request(H.get_request("127.0.0.2:%d" % ctx.lucent.port, "/other"))
+        eq(m.status, 502, "127.0.0.2 is not lucent (nothing listens there)")
     finally:
         c.close()
 
