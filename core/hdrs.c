@@ -135,6 +135,11 @@ void hdrs_feed_end(struct hdrs *h)
     h->building = BUILD_NONE;
 }
 
+void hdrs_feed_name_end(struct hdrs *h)
+{
+    h->building = BUILD_NONE;
+}
+
 static bool name_eq(const struct hdrs *h, size_t i, const char *name, size_t nlen)
 {
     return h->v[i].name_len == nlen && strncasecmp(h->arena + h->v[i].name_off, name, nlen) == 0;

@@ -39,6 +39,7 @@ void hdrs_add(struct hdrs *h, const char *name, size_t nlen, const char *value, 
 void hdrs_feed_name(struct hdrs *h, const char *p, size_t len) LC_NONNULL(1);
 void hdrs_feed_value(struct hdrs *h, const char *p, size_t len) LC_NONNULL(1);
 void hdrs_feed_end(struct hdrs *h) LC_NONNULL(1);
+void hdrs_feed_name_end(struct hdrs *h) LC_NONNULL(1); /* the name is complete */
 
 static inline const char *hdrs_name(const struct hdrs *h, size_t i, size_t *len)
 {

@@ -53,6 +53,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
     struct http1 *h = from(p);
     hdrs_feed_name(h->in_trailers ? h->trailers : h->headers, at, len);
+    h->name_len += len;
     return count_head(h, len);
 }
 
@@ -73,10 +74,17 @@ static int on_header_field_complete(llhttp_t *p)
 {
     struct http1 *h = from(p);
     struct hdrs *hs = h->in_trailers ? h->trailers : h->headers;
-    size_t nl;
+    size_t nl = h->name_len;
+    h->name_len = 0;
+    if (nl == 0) { /* no on_header_field at all: there is no entry for it */
+        snprintf(h->err, sizeof(h->err), "empty header name");
+        h->err_status = 400;
+        return HPE_USER;
+    }
+    hdrs_feed_name_end(hs); /* an empty value must not glue the next name on */
     const char *name = hdrs_name(hs, hs->n - 1, &nl);
-    for (size_t i = 0; i < nl || nl == 0; i++) {
-        if (nl == 0 || !is_tchar((unsigned char)name[i])) {
+    for (size_t i = 0; i < nl; i++) {
+        if (!is_tchar((unsigned char)name[i])) {
             snprintf(h->err, sizeof(h->err), "invalid character in header name");
             h->err_status = 400;
             return HPE_USER;
@@ -167,6 +175,7 @@ static void reset_results(struct http1 *h)
     h->keep_alive = h->upgrade = h->chunked = h->has_length = false;
     h->content_length = 0;
     h->head_bytes = 0;
+    h->name_len = 0;
     h->fields = 0;
     h->in_head = h->in_trailers = h->head_paused = h->body_done = false;
     h->err[0] = '\0';

@@ -61,6 +61,7 @@ struct http1 {
 
     /* private */
     size_t head_bytes;
+    size_t name_len;     /* of the field name being read */
     unsigned fields;
     bool in_head, in_trailers, head_paused, body_done;
     char err[160];

@@ -541,6 +541,12 @@ static const struct row regression_rows[] = {
     /* RFC 9110 5.1: a field name is a token, at least one character */
     {"empty header name", HTTP1_REQUEST, "GET http://a.test/ HTTP/1.1\r\n: x\r\n\r\n",
      "  error 400\n", NO_LIMITS},
+    /* found by fuzz_http1: an empty name after other fields was checked
+     * against the previous field's name (and with no field, index -1) */
+    {"empty header name after a field", HTTP1_REQUEST,
+     "GET http://a.test/ HTTP/1.1\r\nA: 1\r\n: x\r\n\r\n", "  error 400\n", NO_LIMITS},
+    {"empty header name in a response", HTTP1_RESPONSE,
+     "HTTP/1.1 200 OK\r\n:ontent-Length: 3\r\n\r\nabc", "  error 400\n", NO_LIMITS},
     /* RFC 9112 6.3: a request whose final coding is not chunked is a 400; llhttp
      * says so only after on_headers_complete, which http1 pauses in, so the
      * request is taken as bodiless and the body read as the next request */
