@@ -27,10 +27,14 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "core/conn_int.h"
 #include "core/log.h"
+#include "core/onboard.h"
+#include "ca/ca.h"
+#include "core/tls.h"
 #include "core/upstream.h"
 #include "core/worker.h"
 
@@ -46,9 +50,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg);
 static void on_req_chunk(void *arg, const char *p, size_t len);
 static void on_resp_chunk(void *arg, const char *p, size_t len);
 static void client_parse(struct conn *c);
+static void response_done(struct conn *c);
 static void pump_request(struct conn *c);
 static void pump_response(struct conn *c);
-static void reply_error(struct conn *c, int status, const char *fmt, ...) LC_PRINTF(3, 4);
+#define reply_error conn_reply_error
 
 /* ---- lifetime ---------------------------------------------------------- */
 
@@ -82,6 +87,8 @@ static void conn_free(struct conn *c)
     hdrs_free(&c->req_h);
     hdrs_free(&c->scratch);
     buf_free(&c->out_head);
+    free(c->server_cert);
+    free(c->up_tls_error);
     LC_DEBUG("c%" PRIu64 ": closed", c->id);
     free(c);
 }
@@ -91,10 +98,16 @@ void conn_hold(struct conn *c)
     c->holds++;
 }
 
+bool conn_is_tls(struct bufferevent *bev)
+{
+    return bev != NULL && bufferevent_openssl_get_ssl(bev) != NULL;
+}
+
 void conn_flush(struct bufferevent *bev)
 {
     struct evbuffer *out;
-    if (bev == NULL || (bufferevent_get_enabled(bev) & EV_WRITE))
+    /* TLS bevs encrypt and write as soon as output is added */
+    if (bev == NULL || conn_is_tls(bev) || (bufferevent_get_enabled(bev) & EV_WRITE))
         return; /* libevent is already on it */
     out = bufferevent_get_output(bev);
     if (evbuffer_get_length(out) == 0)
@@ -115,8 +128,8 @@ size_t conn_read_more(struct bufferevent *bev, size_t budget)
     size_t got = 0;
     int fd = bufferevent_getfd(bev);
 
-    if (!(bufferevent_get_enabled(bev) & EV_READ))
-        return 0;
+    if (conn_is_tls(bev) || !(bufferevent_get_enabled(bev) & EV_READ))
+        return 0; /* OpenSSL bevs read large slices themselves */
     evbuffer_unfreeze(in, 0); /* the end of a bufferevent's input is frozen for the user */
     while (got < budget) {
         struct evbuffer_iovec v[2];
@@ -177,7 +190,8 @@ bool conn_drained(struct bufferevent *dst, struct bufferevent *src, bool *paused
             bufferevent_enable(src, EV_READ);
         resumed = true;
     }
-    if (evbuffer_get_length(bufferevent_get_output(dst)) == 0)
+    /* (an OpenSSL bev only writes while EV_WRITE is on: leave it on) */
+    if (evbuffer_get_length(bufferevent_get_output(dst)) == 0 && !conn_is_tls(dst))
         bufferevent_disable(dst, EV_WRITE);
     return resumed;
 }
@@ -246,6 +260,18 @@ static void arm_header(struct conn *c)
     evtimer_add(c->timer, &c->w->tv_header);
 }
 
+/* Bytes still to go to the client (for TLS, ciphertext too). */
+static size_t client_pending(struct conn *c)
+{
+    size_t n = evbuffer_get_length(bufferevent_get_output(c->cbev));
+    struct bufferevent *under = bufferevent_get_underlying(c->cbev);
+    if (under)
+        n += evbuffer_get_length(bufferevent_get_output(under));
+    return n;
+}
+
+static const struct timeval drain_poll = {0, 10000};
+
 /* Client output flushed, then close; bounded by the idle timeout. */
 static void drain_and_close(struct conn *c)
 {
@@ -253,12 +279,15 @@ static void drain_and_close(struct conn *c)
     free_upstream(c);
     bufferevent_disable(c->cbev, EV_READ);
     conn_flush(c->cbev);
-    if (evbuffer_get_length(bufferevent_get_output(c->cbev)) == 0) {
+    if (client_pending(c) == 0) {
         conn_close(c);
         return;
     }
     c->header_timer = false;
-    evtimer_add(c->timer, &c->w->tv_idle);
+    c->drain_deadline = flow_now_us() + (int64_t)c->w->tv_idle.tv_sec * 1000000 +
+                        c->w->tv_idle.tv_usec;
+    /* a TLS filter's ciphertext drains without telling us: look again soon */
+    evtimer_add(c->timer, bufferevent_get_underlying(c->cbev) ? &drain_poll : &c->w->tv_idle);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -266,7 +295,12 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     struct conn *c = arg;
     conn_hold(c);
     if (c->state == CONN_DRAINING) {
-        conn_close(c);
+        if (client_pending(c) > 0 && flow_now_us() < c->drain_deadline)
+            evtimer_add(c->timer, &drain_poll);
+        else
+            conn_close(c);
+    } else if (c->state == CONN_PEEK || c->state == CONN_HANDSHAKE) {
+        intercept_timeout(c);
     } else if (c->state == CONN_READ_HEAD) {
         if (c->header_timer && http1_started(&c->crx))
             reply_error(c, 408, "request head not received within %g s",
@@ -354,7 +388,7 @@ static void ensure_flow(struct conn *c)
 /* Answers with lucent's own error (when nothing was sent yet for this
  * exchange; otherwise the client connection is cut), records it in the
  * flow, and closes the connection once the reply is out. */
-static void reply_error(struct conn *c, int status, const char *fmt, ...)
+void conn_reply_error(struct conn *c, int status, const char *fmt, ...)
 {
     char msg[400];
     va_list ap;
@@ -495,7 +529,7 @@ static void write_trailers(struct evbuffer *out, const struct hdrs *t)
 
 /* ---- starting an exchange ---------------------------------------------- */
 
-static void send_request(struct conn *c)
+void conn_send_request(struct conn *c)
 {
     struct evbuffer *out = bufferevent_get_output(c->ubev);
     evbuffer_add(out, c->out_head.p, c->out_head.len);
@@ -505,7 +539,7 @@ static void send_request(struct conn *c)
     c->flow->state = FLOW_UPSTREAM;
     http1_next(&c->urx, &c->flow->resp_headers, &c->flow->resp_trailers);
     bufferevent_setcb(c->ubev, on_up_read, on_up_write, on_up_event, c);
-    bufferevent_enable(c->ubev, EV_READ);
+    bufferevent_enable(c->ubev, conn_is_tls(c->ubev) ? EV_READ | EV_WRITE : EV_READ);
     bufferevent_set_timeouts(c->ubev, NULL, NULL);
     bufferevent_enable(c->cbev, EV_READ);
     pump_request(c);
@@ -541,10 +575,17 @@ static void on_upstream_ready(void *arg, struct bufferevent *bev, const char *pe
         c->flow->t_resp_start = flow_now_us();
         evbuffer_add(bufferevent_get_output(c->cbev), ok, sizeof(ok) - 1);
         c->sent_to_client = true;
-        tunnel_start(c);
+        if (c->w->tls)
+            intercept_peek(c);
+        else
+            tunnel_start(c);
         goto out;
     }
-    send_request(c);
+    if (c->in_tunnel && c->tunnel_tls) {
+        intercept_upstream_tls(c); /* then conn_send_request() */
+        goto out;
+    }
+    conn_send_request(c);
 out:
     conn_release(c);
 }
@@ -558,6 +599,57 @@ static void start_connect(struct conn *c)
     c->pending = upstream_connect(c->w, c->target.host, c->target.port, on_upstream_ready, c);
     if (c->pending == NULL)
         reply_error(c, 502, "cannot connect to %s: out of memory", c->up_key);
+}
+
+void conn_serve_requests(struct conn *c)
+{
+    c->state = CONN_READ_HEAD;
+    c->sent_to_client = false;
+    hdrs_clear(&c->req_h);
+    http1_next(&c->crx, &c->req_h, &c->req_h);
+    bufferevent_setcb(c->cbev, on_client_read, on_client_write, on_client_event, c);
+    bufferevent_enable(c->cbev, conn_is_tls(c->cbev) ? EV_READ | EV_WRITE : EV_READ);
+    if (c->ubev) { /* kept for the requests to come; idle until then */
+        bufferevent_setcb(c->ubev, on_up_read, on_up_write, on_up_event, c);
+        bufferevent_enable(c->ubev, EV_READ);
+    }
+    arm_idle(c);
+    if (evbuffer_get_length(bufferevent_get_input(c->cbev)) > 0)
+        client_parse(c);
+}
+
+/* Answers a request for http://lucent.proxy/ from lucent itself. */
+static void serve_onboarding(struct conn *c)
+{
+    struct onboard_reply r;
+    struct evbuffer *out = bufferevent_get_output(c->cbev);
+    char len[32];
+
+    onboard_reply(tls_ca(c->w->tls), c->target.path, c->target.path_len, &r);
+    struct flow *f = c->flow;
+    f->status = r.status;
+    f->local_reply = true;
+    flow_set_reason(f, r.reason, strlen(r.reason));
+    f->t_connected = f->t_resp_start = flow_now_us();
+    snprintf(len, sizeof(len), "%zu", r.body.len);
+    hdrs_add(&f->resp_headers, "Content-Type", 12, r.content_type, strlen(r.content_type));
+    hdrs_add(&f->resp_headers, "Content-Length", 14, len, strlen(len));
+    if (r.disposition)
+        hdrs_add(&f->resp_headers, "Content-Disposition", 19, r.disposition,
+                 strlen(r.disposition));
+    hdrs_add(&f->resp_headers, "Cache-Control", 13, "no-store", 8);
+    c->resp_body = HTTP1_BODY_LENGTH;
+    c->req_done = c->req_body == HTTP1_BODY_NONE; /* a body sent here is not read: close after */
+    c->state = CONN_EXCHANGE;
+    write_response_head(c, false);
+    if (!c->head_request) {
+        evbuffer_add(out, r.body.p, r.body.len);
+        f->resp_size = r.body.len;
+    }
+    buf_free(&r.body);
+    c->up_keep = false;
+    c->resp_done = false;
+    response_done(c);
 }
 
 /* A complete request head has been read: make its flow and start it. */
@@ -595,6 +687,19 @@ static void start_request(struct conn *c)
     c->expect_continue = false;
     c->flow->state = FLOW_REQUEST;
 
+    if (c->in_tunnel) {
+        f->tls = c->tunnel_tls;
+        snprintf(f->sni, sizeof(f->sni), "%s", c->sni);
+        snprintf(f->tls_client, sizeof(f->tls_client), "%s", c->tls_client);
+        snprintf(f->tls_server, sizeof(f->tls_server), "%s", c->tls_server);
+        if (c->server_cert)
+            flow_set_server_cert(f, c->server_cert);
+    }
+    if (rx->method_id == HTTP_CONNECT && c->in_tunnel) {
+        flow_set_url(f, rx->target.p, rx->target.len);
+        reply_error(c, 400, "CONNECT inside a CONNECT tunnel");
+        return;
+    }
     if (rx->method_id == HTTP_CONNECT) {
         f->connect = true;
         flow_set_url(f, rx->target.p, rx->target.len);
@@ -606,7 +711,23 @@ static void start_request(struct conn *c)
         return;
     }
 
-    if (url_parse_absolute(rx->target.p, rx->target.len, &c->target, err, sizeof(err)) < 0) {
+    if (c->in_tunnel) {
+        /* origin-form inside the tunnel: the target is the CONNECT's */
+        const char *path = rx->target.p;
+        size_t plen = rx->target.len;
+        struct url abs;
+        if (plen > 0 && path[0] != '/' && path[0] != '*' &&
+            url_parse_absolute(path, plen, &abs, err, sizeof(err)) == 0) {
+            path = abs.path;
+            plen = abs.path_len;
+        }
+        c->target = c->tunnel;
+        snprintf(c->target.scheme, sizeof(c->target.scheme), "%s",
+                 c->tunnel_tls ? "https" : "http");
+        c->target.path = path;
+        c->target.path_len = plen;
+    } else if (url_parse_absolute(rx->target.p, rx->target.len, &c->target, err, sizeof(err)) <
+               0) {
         flow_set_url(f, rx->target.p, rx->target.len);
         reply_error(c, 400, "%s", err);
         return;
@@ -621,7 +742,7 @@ static void start_request(struct conn *c)
     flow_set_url(f, u.p, u.len);
     buf_free(&u);
 
-    if (strcmp(c->target.scheme, "http") != 0) {
+    if (!c->in_tunnel && strcmp(c->target.scheme, "http") != 0) {
         reply_error(c, 400, "%s URLs go through CONNECT, not as a plain proxy request",
                     c->target.scheme);
         return;
@@ -632,6 +753,14 @@ static void start_request(struct conn *c)
     c->chunk_up = c->req_body == HTTP1_BODY_CHUNKED;
     c->upgrade_req = rx->upgrade;
     c->expect_continue = hdrs_has_token(&f->req_headers, "Expect", "100-continue");
+    if (!c->in_tunnel && c->w->tls && strcmp(c->target.host, ONBOARD_HOST) == 0) {
+        serve_onboarding(c);
+        return;
+    }
+    if (c->up_tls_error) {
+        reply_error(c, 502, "%s", c->up_tls_error);
+        return;
+    }
     build_request_head(c);
 
     char key[sizeof(c->up_key)];
@@ -640,7 +769,7 @@ static void start_request(struct conn *c)
         c->up_reused = true;
         snprintf(f->server, sizeof(f->server), "%s", c->up_peer);
         f->t_connected = f->t_start;
-        send_request(c);
+        conn_send_request(c);
         return;
     }
     start_connect(c);
@@ -913,9 +1042,9 @@ static void on_client_write(struct bufferevent *bev, void *arg)
     struct conn *c = arg;
     conn_hold(c);
     if (c->state == CONN_DRAINING) {
-        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        if (client_pending(c) == 0)
             conn_close(c);
-        else
+        else if (!bufferevent_get_underlying(bev))
             bufferevent_enable(bev, EV_WRITE);
     } else if (conn_drained(bev, c->ubev, &c->up_paused) && c->ubev) {
         pump_response(c);

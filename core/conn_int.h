@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "core/attrib.h"
 #include "core/buf.h"
 #include "core/conn.h"
 #include "core/flow.h"
@@ -28,6 +29,8 @@ enum conn_state {
     CONN_CONNECTING,    /* resolving/connecting upstream; client reads off */
     CONN_EXCHANGE,      /* request body and response streaming */
     CONN_TUNNEL,        /* CONNECT or Upgrade: bytes both ways */
+    CONN_PEEK,          /* after CONNECT's 200: what does the client speak? */
+    CONN_HANDSHAKE,     /* TLS handshakes of an intercepted CONNECT */
     CONN_DRAINING,      /* last bytes to the client, then close */
 };
 
@@ -74,6 +77,16 @@ struct conn {
     /* tunnel */
     bool client_eof, up_eof;
 
+    /* inside a CONNECT: requests go to `tunnel` (scheme set by tunnel_tls) */
+    bool in_tunnel, tunnel_tls;
+    struct url tunnel;
+    char sni[256];                 /* from the client's ClientHello, or "" */
+    char tls_client[96];           /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
+    char tls_server[96];
+    char *server_cert;             /* owned: upstream certificate summary */
+    char *up_tls_error;            /* owned: why upstream TLS is unusable, or NULL */
+
+    int64_t drain_deadline;        /* CONN_DRAINING gives up then */
     unsigned holds;
     bool closing;
 };
@@ -95,7 +108,18 @@ bool conn_backed_up(struct bufferevent *dst, struct bufferevent *src, bool *paus
  * and turn EV_WRITE off when nothing is left to write. */
 bool conn_drained(struct bufferevent *dst, struct bufferevent *src, bool *paused);
 
+/* conn.c, for intercept.c */
+void conn_reply_error(struct conn *c, int status, const char *fmt, ...) LC_PRINTF(3, 4);
+void conn_send_request(struct conn *c);  /* upstream ready: send the pending request */
+void conn_serve_requests(struct conn *c); /* (back) to reading requests from the client */
+
 /* tunnel.c */
 void tunnel_start(struct conn *c);      /* both bevs set; the flow stays open */
+
+/* intercept.c */
+void intercept_peek(struct conn *c);    /* CONNECT answered: look at the client's first bytes */
+void intercept_upstream_tls(struct conn *c); /* TCP up, tunnel_tls: TLS, then conn_send_request */
+void intercept_timeout(struct conn *c); /* the conn timer fired in CONN_PEEK/CONN_HANDSHAKE */
+bool conn_is_tls(struct bufferevent *bev);
 
 #endif

@@ -65,6 +65,7 @@ void flow_unref(struct flow *f)
     free(f->url);
     free(f->reason);
     free(f->error);
+    free(f->server_cert);
     free(f);
 }
 
@@ -100,4 +101,10 @@ void flow_set_reason(struct flow *f, const char *reason, size_t len)
 {
     free(f->reason);
     f->reason = dup_n(reason ? reason : "", reason ? len : 0);
+}
+
+void flow_set_server_cert(struct flow *f, const char *summary)
+{
+    free(f->server_cert);
+    f->server_cert = dup_n(summary, strlen(summary));
 }

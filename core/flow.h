@@ -23,6 +23,10 @@ struct flow {
     enum flow_state state;
     bool tls;        /* the client side was intercepted (TLS) */
     bool connect;    /* a CONNECT tunnel */
+    char sni[256];   /* TLS server name the client asked for, or "" */
+    char tls_client[96]; /* client side: "TLSv1.3 TLS_AES_128_GCM_SHA256", or "" */
+    char tls_server[96]; /* upstream side, or "" */
+    char *server_cert;   /* owned: upstream certificate subject/issuer/validity, or NULL */
     char client[FLOW_ADDR_MAX]; /* "127.0.0.1:53122", "[::1]:4000" */
     char server[FLOW_ADDR_MAX]; /* upstream address connected to, or "" */
 
@@ -56,6 +60,7 @@ void flow_unref(struct flow *f);           /* NULL is fine */
 void flow_fail(struct flow *f, const char *fmt, ...) LC_NONNULL(1) LC_PRINTF(2, 3); /* first reason wins */
 void flow_set_url(struct flow *f, const char *url, size_t len) LC_NONNULL(1, 2);
 void flow_set_reason(struct flow *f, const char *reason, size_t len) LC_NONNULL(1);
+void flow_set_server_cert(struct flow *f, const char *summary) LC_NONNULL(1, 2);
 
 int64_t flow_now_us(void);      /* monotonic */
 int64_t flow_wall_us(void);     /* realtime */

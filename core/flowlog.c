@@ -62,7 +62,14 @@ void flowlog_json(const struct flow *f, struct buf *out)
         buf_printf(out, ",\"status\":%d,\"reason\":", f->status);
         json_cstr(out, f->reason ? f->reason : "");
     }
-    buf_printf(out, ",\"tls\":%s", f->tls ? "true" : "false");
+    buf_printf(out, ",\"tls\":%s,\"sni\":", f->tls ? "true" : "false");
+    json_cstr(out, f->sni[0] ? f->sni : NULL);
+    buf_puts(out, ",\"tls_client\":");
+    json_cstr(out, f->tls_client[0] ? f->tls_client : NULL);
+    buf_puts(out, ",\"tls_server\":");
+    json_cstr(out, f->tls_server[0] ? f->tls_server : NULL);
+    buf_puts(out, ",\"server_cert\":");
+    json_cstr(out, f->server_cert);
     buf_puts(out, ",\"request_headers\":");
     json_hdrs(out, &f->req_headers);
     buf_puts(out, ",\"response_headers\":");

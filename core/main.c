@@ -14,6 +14,8 @@
 #include "core/log.h"
 #include "core/opts.h"
 #include "core/sink.h"
+#include "core/tls.h"
+#include "ca/ca.h"
 #include "core/worker.h"
 
 #define BUS_CAPACITY 8192
@@ -28,6 +30,7 @@ int main(int argc, char **argv)
     struct worker *workers = NULL;
     unsigned nworkers = 0, ready = 0;
     FILE *flow_log = NULL;
+    struct tls *tls = NULL;
     sigset_t sigs;
 
     opts_defaults(&o);
@@ -70,6 +73,17 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    tls = tls_new(&o, err, sizeof(err));
+    if (tls == NULL) {
+        fprintf(stderr, "lucent: %s\n", err);
+        if (flow_log)
+            fclose(flow_log);
+        return 1;
+    }
+    fprintf(stderr, "lucent: CA certificate %s (SHA-256 %s)%s\n",
+            tls_ca(tls)->created ? "created" : "loaded", tls_ca(tls)->fingerprint,
+            tls_ca(tls)->created ? "; trust it once: see http://lucent.proxy/ through the proxy"
+                                 : "");
     bus = bus_new(BUS_CAPACITY);
     workers = calloc(nworkers, sizeof(*workers));
     if (bus == NULL || workers == NULL) {
@@ -93,6 +107,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "lucent: %s\n", err);
             goto out;
         }
+        workers[i].tls = tls;
         ready++;
     }
     for (unsigned i = 0; i < nworkers; i++) {
@@ -124,6 +139,7 @@ out:
     sink_stop(sink);
     bus_free(bus);
     free(workers);
+    tls_free(tls);
     if (flow_log && fclose(flow_log) != 0) {
         fprintf(stderr, "lucent: --flow-log: %s\n", strerror(errno));
         status = 1;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,15 @@ const char opts_usage[] =
     "  --flow-log FILE          append every finished flow to FILE as a JSON line\n"
     "  -v, --verbose            more diagnostics on stderr (repeat for debug)\n"
     "  -q, --quiet              only errors on stderr\n"
+    "\n"
+    "HTTPS interception:\n"
+    "  --confdir DIR            where lucent keeps its CA (default ~/.lucent)\n"
+    "  --upstream-ca FILE       also trust these CA certificates (PEM) upstream\n"
+    "  --ssl-insecure           do not verify upstream certificates\n"
+    "  --ignore-hosts REGEX     pass tunnels to matching host:port through untouched\n"
+    "                           (extended regex, case-insensitive; repeatable)\n"
+    "  --no-auto-ignore         keep intercepting hosts whose clients refused lucent's\n"
+    "                           certificate (by default they pass through afterwards)\n"
     "\n"
     "Timeouts (seconds, decimals allowed) and limits:\n"
     "  --header-timeout SEC     time for a client to send a request head (default 30)\n"
@@ -52,6 +62,11 @@ enum {
     OPT_MAX_HEADER_SIZE,
     OPT_MAX_HEADERS,
     OPT_VERSION,
+    OPT_CONFDIR,
+    OPT_UPSTREAM_CA,
+    OPT_SSL_INSECURE,
+    OPT_IGNORE_HOSTS,
+    OPT_NO_AUTO_IGNORE,
 };
 
 static const struct option longopts[] = {
@@ -70,6 +85,11 @@ static const struct option longopts[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"confdir", required_argument, NULL, OPT_CONFDIR},
+    {"upstream-ca", required_argument, NULL, OPT_UPSTREAM_CA},
+    {"ssl-insecure", no_argument, NULL, OPT_SSL_INSECURE},
+    {"ignore-hosts", required_argument, NULL, OPT_IGNORE_HOSTS},
+    {"no-auto-ignore", no_argument, NULL, OPT_NO_AUTO_IGNORE},
     {NULL, 0, NULL, 0},
 };
 
@@ -92,6 +112,7 @@ void opts_defaults(struct opts *o)
     o->upstream_timeout = 60;
     o->max_header_size = 64 * 1024;
     o->max_headers = 100;
+    o->auto_ignore = true;
 }
 
 static int parse_uint(const char *s, unsigned long long min, unsigned long long max,
@@ -206,6 +227,39 @@ enum opts_rc opts_parse(struct opts *o, int argc, char **argv, char *err, size_t
             }
             o->max_headers = (unsigned)u;
             break;
+        case OPT_CONFDIR:
+        case OPT_UPSTREAM_CA:
+            if (optarg[0] == '\0') {
+                snprintf(err, errlen, "--%s: empty path", optname(c));
+                return OPTS_ERROR;
+            }
+            *(c == OPT_CONFDIR ? &o->confdir : &o->upstream_ca) = optarg;
+            break;
+        case OPT_SSL_INSECURE:
+            o->ssl_insecure = true;
+            break;
+        case OPT_NO_AUTO_IGNORE:
+            o->auto_ignore = false;
+            break;
+        case OPT_IGNORE_HOSTS: {
+            regex_t re;
+            int rc;
+            if (o->nignore == OPTS_MAX_IGNORE) {
+                snprintf(err, errlen, "--ignore-hosts: at most %d patterns", OPTS_MAX_IGNORE);
+                return OPTS_ERROR;
+            }
+            rc = regcomp(&re, optarg, REG_EXTENDED | REG_ICASE | REG_NOSUB);
+            if (rc != 0) {
+                char why[128];
+                regerror(rc, &re, why, sizeof(why));
+                snprintf(err, errlen, "--ignore-hosts: '%s' is not a regular expression: %s",
+                         optarg, why);
+                return OPTS_ERROR;
+            }
+            regfree(&re);
+            o->ignore_hosts[o->nignore++] = optarg;
+            break;
+        }
         case 'v':
             o->verbosity++;
             break;

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include "core/attrib.h"
 
+#define OPTS_MAX_IGNORE 32
+
 struct opts {
     const char *listen_host; /* borrowed from argv or static */
     uint16_t listen_port;
@@ -22,6 +24,13 @@ struct opts {
     size_t max_header_size;
     unsigned max_headers;
     int verbosity;           /* -1 quiet, 0 normal, 1+ verbose */
+    /* TLS interception */
+    const char *confdir;     /* NULL = ~/.lucent */
+    const char *upstream_ca; /* extra trusted CAs for upstream verification, or NULL */
+    bool ssl_insecure;       /* do not verify upstream certificates */
+    const char *ignore_hosts[OPTS_MAX_IGNORE]; /* POSIX extended regexes on host:port */
+    unsigned nignore;
+    bool auto_ignore;        /* pass through hosts whose clients refused our cert */
     bool help, version;
 };
 

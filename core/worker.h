@@ -21,6 +21,7 @@ struct event_base;
 struct evdns_base;
 struct evconnlistener;
 struct conn;
+struct tls;
 
 struct worker {
     unsigned index;
@@ -33,6 +34,7 @@ struct worker {
     int stop_fds[2];                 /* owned: worker_stop() writes a byte */
     const struct opts *opts;         /* borrowed */
     struct bus *bus;                 /* borrowed */
+    struct tls *tls;                 /* borrowed: shared, see core/tls.h */
     TAILQ_HEAD(conn_list, conn) conns;
     size_t nconns;
     struct timeval tv_header, tv_idle, tv_connect, tv_upstream;

@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: MIT */
+/* intercept: what happens to a CONNECT tunnel once lucent has said 200.
+ *
+ * peek: read the client's first bytes without consuming them. A TLS
+ *   ClientHello (SNI read from it) is intercepted unless the host is to be
+ *   passed through; something that looks like HTTP is served as plain
+ *   requests inside the tunnel; anything else, or a server that speaks
+ *   first, becomes an opaque tunnel.
+ * upstream TLS: SNI and ALPN http/1.1 to the origin, its certificate checked
+ *   (the outcome is kept: a failure is told to the client as a 502 on its
+ *   first request, over TLS, so the browser shows why).
+ * client TLS: a leaf for the SNI (or CONNECT host) that mirrors the origin
+ *   certificate's names, then requests are read as in plain HTTP.
+ * A client that refuses lucent's certificate ends the CONNECT flow with a
+ * tls-client-rejected error and the host is passed through next time.
+ *
+ * Must not: consume a byte of the ClientHello before deciding (the
+ * passthrough tunnel and the TLS filter both need it), block, or publish a
+ * CONNECT flow for a connection whose requests are published instead. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+
+#include "core/conn_int.h"
+#include "core/hello.h"
+#include "core/log.h"
+#include "core/tls.h"
+#include "core/worker.h"
+
+#define PEER_NAMES_MAX 32
+
+static void client_tls_start(struct conn *c, char **names, size_t nnames);
+
+/* The CONNECT flow is not published: the requests inside are the flows. */
+static void drop_connect_flow(struct conn *c)
+{
+    flow_unref(c->flow);
+    c->flow = NULL;
+}
+
+static void passthrough(struct conn *c, const char *why)
+{
+    LC_DEBUG("c%" PRIu64 ": %s passes through (%s)", c->id, c->up_key, why);
+    if (c->flow && c->sni[0])
+        snprintf(c->flow->sni, sizeof(c->flow->sni), "%s", c->sni);
+    tunnel_start(c);
+}
+
+/* Pulls the OpenSSL errors of a bufferevent (and the thread's queue) into
+ * one short reason. */
+static void ssl_reason(struct bufferevent *bev, char *out, size_t outlen)
+{
+    unsigned long e, last = 0;
+    while ((e = bufferevent_get_openssl_error(bev)) != 0)
+        last = e;
+    while ((e = ERR_get_error()) != 0)
+        last = e;
+    if (last != 0) {
+        const char *r = ERR_reason_error_string(last);
+        if (r == NULL) { /* libevent hands back raw codes: the text is in the string form */
+            char buf[256];
+            ERR_error_string_n(last, buf, sizeof(buf));
+            const char *colon = strrchr(buf, ':');
+            snprintf(out, outlen, "%s", colon && colon[1] ? colon + 1 : buf);
+        } else {
+            snprintf(out, outlen, "%s", r);
+        }
+    } else {
+        int se = EVUTIL_SOCKET_ERROR();
+        snprintf(out, outlen, "%s", se ? evutil_socket_error_to_string(se) : "connection closed");
+    }
+}
+
+/* ---- upstream TLS ------------------------------------------------------- */
+
+static void up_tls_done(struct conn *c, bool ok)
+{
+    char *names[PEER_NAMES_MAX];
+    size_t nnames = 0;
+    SSL *ssl = ok ? bufferevent_openssl_get_ssl(c->ubev) : NULL;
+
+    if (ssl != NULL) {
+        char why[400], summary[900];
+        tls_describe(ssl, c->tls_server, sizeof(c->tls_server));
+        tls_peer_summary(ssl, summary, sizeof(summary));
+        free(c->server_cert);
+        c->server_cert = strdup(summary);
+        if (tls_check_upstream(c->w->tls, ssl, why, sizeof(why)) < 0) {
+            free(c->up_tls_error);
+            c->up_tls_error = strdup(why);
+        }
+        nnames = tls_peer_names(ssl, names, PEER_NAMES_MAX);
+    }
+    bufferevent_set_timeouts(c->ubev, NULL, NULL);
+    if (c->state == CONN_HANDSHAKE) {
+        client_tls_start(c, names, nnames);
+    } else if (c->up_tls_error) {
+        conn_reply_error(c, 502, "%s", c->up_tls_error);
+    } else if (c->flow) {
+        snprintf(c->flow->tls_server, sizeof(c->flow->tls_server), "%s", c->tls_server);
+        if (c->server_cert)
+            flow_set_server_cert(c->flow, c->server_cert);
+        conn_send_request(c);
+    }
+    for (size_t i = 0; i < nnames; i++)
+        free(names[i]);
+}
+
+static void on_up_tls_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    char why[300];
+    conn_hold(c);
+    if (what & BEV_EVENT_CONNECTED) {
+        up_tls_done(c, true);
+    } else {
+        if (what & BEV_EVENT_TIMEOUT)
+            snprintf(why, sizeof(why), "timed out");
+        else
+            ssl_reason(bev, why, sizeof(why));
+        free(c->up_tls_error);
+        size_t n = strlen(why) + strlen(c->up_key) + 64;
+        c->up_tls_error = malloc(n);
+        if (c->up_tls_error)
+            snprintf(c->up_tls_error, n, "TLS handshake with %s failed: %s", c->up_key, why);
+        bufferevent_free(c->ubev);
+        c->ubev = NULL;
+        c->up_key[0] = '\0';
+        up_tls_done(c, false);
+    }
+    conn_release(c);
+}
+
+void intercept_upstream_tls(struct conn *c)
+{
+    char err[300];
+    const char *host = c->sni[0] ? c->sni : c->tunnel.host;
+    evutil_socket_t fd = bufferevent_getfd(c->ubev);
+    SSL *ssl = tls_client_ssl(c->w->tls, host, host, err, sizeof(err));
+
+    free(c->up_tls_error);
+    c->up_tls_error = NULL;
+    if (ssl == NULL) {
+        c->up_tls_error = strdup(err);
+        up_tls_done(c, false);
+        return;
+    }
+    /* the plain bufferevent lets go of the socket; an OpenSSL one takes it */
+    bufferevent_disable(c->ubev, EV_READ | EV_WRITE);
+    bufferevent_setfd(c->ubev, -1);
+    bufferevent_free(c->ubev);
+    c->ubev = bufferevent_openssl_socket_new(c->w->base, fd, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                             BEV_OPT_CLOSE_ON_FREE);
+    if (c->ubev == NULL) {
+        /* libevent may already have freed ssl and closed fd: touch neither */
+        c->up_tls_error = strdup("cannot set up upstream TLS: out of memory");
+        c->up_key[0] = '\0';
+        up_tls_done(c, false);
+        return;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(c->ubev, 1);
+    bufferevent_set_max_single_read(c->ubev, CONN_HIGH_WATER);
+    bufferevent_set_max_single_write(c->ubev, CONN_HIGH_WATER);
+    bufferevent_setcb(c->ubev, NULL, NULL, on_up_tls_event, c);
+    bufferevent_set_timeouts(c->ubev, &c->w->tv_connect, &c->w->tv_connect);
+    bufferevent_enable(c->ubev, EV_READ | EV_WRITE);
+}
+
+/* ---- client TLS --------------------------------------------------------- */
+
+static void on_client_tls_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    conn_hold(c);
+    if (what & BEV_EVENT_CONNECTED) {
+        SSL *ssl = bufferevent_openssl_get_ssl(bev);
+        tls_describe(ssl, c->tls_client, sizeof(c->tls_client));
+        evtimer_del(c->timer);
+        drop_connect_flow(c);
+        LC_DEBUG("c%" PRIu64 ": intercepting %s (%s)", c->id, c->tunnel.host, c->tls_client);
+        conn_serve_requests(c);
+    } else {
+        char why[300];
+        if (what & BEV_EVENT_TIMEOUT)
+            snprintf(why, sizeof(why), "no answer to lucent's certificate");
+        else
+            ssl_reason(bev, why, sizeof(why));
+        const char *name = c->sni[0] ? c->sni : c->tunnel.host;
+        if (c->flow) {
+            flow_fail(c->flow,
+                      "tls-client-rejected: the client refused lucent's certificate for %s (%s). "
+                      "Install lucent's CA (see http://lucent.proxy/) or, if the app pins its "
+                      "certificates, pass the host through with --ignore-hosts; lucent passes "
+                      "%s:%u through from now on",
+                      name, why, c->tunnel.host, c->tunnel.port);
+            snprintf(c->flow->sni, sizeof(c->flow->sni), "%s", c->sni);
+        }
+        LC_INFO("c%" PRIu64 ": client rejected lucent's certificate for %s: %s", c->id, name, why);
+        tls_remember_rejected(c->w->tls, c->tunnel.host, c->tunnel.port);
+        conn_finish_flow(c);
+        conn_close(c);
+    }
+    conn_release(c);
+}
+
+static void client_tls_start(struct conn *c, char **names, size_t nnames)
+{
+    char err[300];
+    const char *name = c->sni[0] ? c->sni : c->tunnel.host;
+    SSL *ssl = tls_server_ssl(c->w->tls, name, (const char *const *)names, nnames, err,
+                              sizeof(err));
+    if (ssl == NULL && nnames > 0) /* an odd name upstream: mint for the host alone */
+        ssl = tls_server_ssl(c->w->tls, name, NULL, 0, err, sizeof(err));
+    if (ssl == NULL) {
+        if (c->flow)
+            flow_fail(c->flow, "cannot intercept %s: %s", name, err);
+        conn_finish_flow(c);
+        conn_close(c);
+        return;
+    }
+    struct bufferevent *tlsbev = bufferevent_openssl_filter_new(
+        c->w->base, c->cbev, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    if (tlsbev == NULL) {
+        SSL_free(ssl);
+        if (c->flow)
+            flow_fail(c->flow, "cannot intercept %s: out of memory", name);
+        conn_finish_flow(c);
+        conn_close(c);
+        return;
+    }
+    c->cbev = tlsbev; /* owns the plain one now */
+    bufferevent_openssl_set_allow_dirty_shutdown(tlsbev, 1);
+    bufferevent_setcb(tlsbev, NULL, NULL, on_client_tls_event, c);
+    bufferevent_enable(tlsbev, EV_READ | EV_WRITE);
+    c->in_tunnel = true;
+    c->tunnel_tls = true;
+    evtimer_add(c->timer, &c->w->tv_header);
+}
+
+/* ---- peek ---------------------------------------------------------------- */
+
+static void decide(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->cbev);
+    size_t len = evbuffer_get_length(in);
+    struct hello h;
+    const char *why = NULL;
+
+    if (len == 0)
+        return;
+    if (len > HELLO_MAX + 64)
+        len = HELLO_MAX + 64;
+    const unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)len);
+    switch (hello_parse(p, len, &h)) {
+    case HELLO_NEED_MORE:
+        return;
+    case HELLO_NOT_TLS:
+        if (p[0] >= 'A' && p[0] <= 'Z') { /* a request line: HTTP inside the tunnel */
+            evtimer_del(c->timer);
+            c->in_tunnel = true;
+            c->tunnel_tls = false;
+            drop_connect_flow(c);
+            conn_serve_requests(c);
+        } else {
+            passthrough(c, "not TLS or HTTP");
+        }
+        return;
+    case HELLO_BAD:
+        passthrough(c, "unparsable TLS ClientHello");
+        return;
+    case HELLO_OK:
+        break;
+    }
+    snprintf(c->sni, sizeof(c->sni), "%s", h.sni);
+    if (tls_passthrough(c->w->tls, c->tunnel.host, c->tunnel.port, &why) ||
+        (h.sni[0] && tls_passthrough(c->w->tls, h.sni, c->tunnel.port, &why))) {
+        passthrough(c, why);
+        return;
+    }
+    /* leave the ClientHello where it is: the TLS filter reads it from there */
+    bufferevent_disable(c->cbev, EV_READ);
+    c->state = CONN_HANDSHAKE;
+    c->flow->tls = true;
+    snprintf(c->flow->sni, sizeof(c->flow->sni), "%s", c->sni);
+    evtimer_add(c->timer, &c->w->tv_connect);
+    intercept_upstream_tls(c);
+}
+
+static void on_peek_read(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    conn_hold(c);
+    if (c->state == CONN_PEEK)
+        decide(c);
+    conn_release(c);
+}
+
+static void on_peek_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    conn_hold(c);
+    /* the client left before saying anything: an empty tunnel */
+    if (c->flow)
+        c->flow->req_size = 0;
+    conn_finish_flow(c);
+    conn_close(c);
+    conn_release(c);
+}
+
+static void on_peek_up_read(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    conn_hold(c);
+    if (c->state == CONN_PEEK)
+        passthrough(c, "the server spoke first");
+    conn_release(c);
+}
+
+static void on_peek_up_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    conn_hold(c);
+    if (c->state == CONN_PEEK) {
+        if (c->flow)
+            flow_fail(c->flow, "%s closed the tunnel before the client spoke", c->up_key);
+        conn_finish_flow(c);
+        conn_close(c);
+    }
+    conn_release(c);
+}
+
+void intercept_peek(struct conn *c)
+{
+    c->state = CONN_PEEK;
+    c->tunnel = c->target;
+    c->sni[0] = '\0';
+    c->in_tunnel = c->tunnel_tls = false;
+    bufferevent_setcb(c->cbev, on_peek_read, NULL, on_peek_event, c);
+    bufferevent_setcb(c->ubev, on_peek_up_read, NULL, on_peek_up_event, c);
+    bufferevent_enable(c->cbev, EV_READ);
+    bufferevent_enable(c->ubev, EV_READ);
+    /* browsers open tunnels ahead of need: wait as for an idle connection */
+    evtimer_add(c->timer, &c->w->tv_idle);
+    decide(c); /* bytes may have come with the CONNECT */
+}
+
+void intercept_timeout(struct conn *c)
+{
+    if (c->state == CONN_PEEK) {
+        if (c->flow)
+            flow_fail(c->flow, "the client sent nothing through the tunnel within %g s",
+                      c->w->opts->idle_timeout);
+        conn_finish_flow(c);
+        conn_close(c);
+        return;
+    }
+    /* CONN_HANDSHAKE: the client went quiet during its handshake */
+    if (c->flow)
+        flow_fail(c->flow, "TLS handshake with the client timed out");
+    conn_finish_flow(c);
+    conn_close(c);
+}

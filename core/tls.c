@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: MIT */
+/* tls: OpenSSL contexts and the interception policy. Upstream certificates
+ * are checked by OpenSSL during the handshake (SSL_VERIFY_NONE only keeps a
+ * failure from aborting it), so lucent can still finish the client's
+ * handshake and answer with a 502 that says exactly what was wrong. */
+#include "core/tls.h"
+
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "ca/ca.h"
+#include "ca/mint.h"
+#include "core/log.h"
+
+#define REJECTED_MAX 1024
+#define LEAF_CACHE 4096
+
+struct tls {
+    SSL_CTX *server;           /* owned */
+    SSL_CTX *client;           /* owned */
+    struct ca *ca;             /* owned */
+    struct mint *mint;         /* owned */
+    regex_t ignore[OPTS_MAX_IGNORE];
+    unsigned nignore;
+    bool insecure;
+    bool auto_ignore;
+    pthread_mutex_t mu;        /* guards rejected[] */
+    char *rejected[REJECTED_MAX]; /* owned: "host:port", oldest replaced first */
+    size_t nrejected, next_rejected;
+};
+
+static void ssl_errors(char *err, size_t errlen, const char *what)
+{
+    unsigned long e;
+    size_t n = (size_t)snprintf(err, errlen, "%s", what);
+    while ((e = ERR_get_error()) != 0) {
+        if (n + 3 < errlen) {
+            char buf[200];
+            ERR_error_string_n(e, buf, sizeof(buf));
+            n += (size_t)snprintf(err + n, errlen - n, ": %s", buf);
+        }
+    }
+}
+
+/* The client offers protocols; lucent speaks HTTP/1.1 only (for now). */
+static int on_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                          const unsigned char *in, unsigned int inlen, void *arg)
+{
+    for (unsigned i = 0; i < inlen;) {
+        unsigned len = in[i];
+        if (i + 1 + len > inlen)
+            break;
+        if (len == 8 && memcmp(in + i + 1, "http/1.1", 8) == 0) {
+            *out = in + i + 1;
+            *outlen = (unsigned char)len;
+            return SSL_TLSEXT_ERR_OK;
+        }
+        i += 1 + len;
+    }
+    return SSL_TLSEXT_ERR_NOACK; /* no ALPN: HTTP/1.1 by default */
+}
+
+struct tls *tls_new(const struct opts *o, char *err, size_t errlen)
+{
+    struct tls *t = calloc(1, sizeof(*t));
+    char dir[4096];
+    if (t == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&t->mu, NULL);
+    t->insecure = o->ssl_insecure;
+    t->auto_ignore = o->auto_ignore;
+    for (unsigned i = 0; i < o->nignore; i++) {
+        if (regcomp(&t->ignore[i], o->ignore_hosts[i], REG_EXTENDED | REG_ICASE | REG_NOSUB)) {
+            snprintf(err, errlen, "--ignore-hosts: bad pattern '%s'", o->ignore_hosts[i]);
+            goto fail;
+        }
+        t->nignore++;
+    }
+
+    if (o->confdir) {
+        snprintf(dir, sizeof(dir), "%s", o->confdir);
+    } else {
+        const char *home = getenv("HOME");
+        if (home == NULL || home[0] == '\0') {
+            snprintf(err, errlen, "--confdir: $HOME is not set; give a directory");
+            goto fail;
+        }
+        snprintf(dir, sizeof(dir), "%s/.lucent", home);
+    }
+    t->ca = ca_load_or_create(dir, err, errlen);
+    if (t->ca == NULL)
+        goto fail;
+    t->mint = mint_new(t->ca, LEAF_CACHE, err, errlen);
+    if (t->mint == NULL)
+        goto fail;
+
+    t->server = SSL_CTX_new(TLS_server_method());
+    t->client = SSL_CTX_new(TLS_client_method());
+    if (t->server == NULL || t->client == NULL) {
+        ssl_errors(err, errlen, "cannot create TLS contexts");
+        goto fail;
+    }
+    SSL_CTX_set_min_proto_version(t->server, TLS1_2_VERSION);
+    SSL_CTX_set_min_proto_version(t->client, TLS1_2_VERSION);
+    SSL_CTX_set_alpn_select_cb(t->server, on_alpn_select, NULL);
+    SSL_CTX_set_session_cache_mode(t->client, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_mode(t->server, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_mode(t->client, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_verify(t->client, SSL_VERIFY_NONE, NULL); /* checked in tls_check_upstream */
+    if (SSL_CTX_set_default_verify_paths(t->client) != 1) {
+        ssl_errors(err, errlen, "cannot load the system trust store");
+        goto fail;
+    }
+    if (o->upstream_ca && SSL_CTX_load_verify_locations(t->client, o->upstream_ca, NULL) != 1) {
+        ssl_errors(err, errlen, "--upstream-ca: cannot load CA certificates");
+        size_t n = strlen(err);
+        snprintf(err + n, errlen - n, " (from %s)", o->upstream_ca);
+        goto fail;
+    }
+    ERR_clear_error();
+    return t;
+
+fail:
+    ERR_clear_error();
+    tls_free(t);
+    return NULL;
+}
+
+void tls_free(struct tls *t)
+{
+    if (t == NULL)
+        return;
+    SSL_CTX_free(t->server);
+    SSL_CTX_free(t->client);
+    mint_free(t->mint);
+    ca_free(t->ca);
+    for (unsigned i = 0; i < t->nignore; i++)
+        regfree(&t->ignore[i]);
+    for (size_t i = 0; i < t->nrejected; i++)
+        free(t->rejected[i]);
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+}
+
+const struct ca *tls_ca(const struct tls *t)
+{
+    return t->ca;
+}
+
+bool tls_passthrough(struct tls *t, const char *host, uint16_t port, const char **why)
+{
+    char hp[300];
+    snprintf(hp, sizeof(hp), "%s:%u", host, port);
+    for (unsigned i = 0; i < t->nignore; i++) {
+        if (regexec(&t->ignore[i], hp, 0, NULL, 0) == 0) {
+            *why = "--ignore-hosts";
+            return true;
+        }
+    }
+    if (!t->auto_ignore)
+        return false;
+    bool found = false;
+    pthread_mutex_lock(&t->mu);
+    for (size_t i = 0; i < t->nrejected && !found; i++)
+        found = strcmp(t->rejected[i], hp) == 0;
+    pthread_mutex_unlock(&t->mu);
+    if (found)
+        *why = "its client rejected lucent's certificate before";
+    return found;
+}
+
+void tls_remember_rejected(struct tls *t, const char *host, uint16_t port)
+{
+    char hp[300];
+    if (!t->auto_ignore)
+        return;
+    snprintf(hp, sizeof(hp), "%s:%u", host, port);
+    pthread_mutex_lock(&t->mu);
+    bool found = false;
+    for (size_t i = 0; i < t->nrejected && !found; i++)
+        found = strcmp(t->rejected[i], hp) == 0;
+    if (!found) {
+        char *copy = strdup(hp);
+        if (copy != NULL) {
+            if (t->nrejected < REJECTED_MAX) {
+                t->rejected[t->nrejected++] = copy;
+            } else {
+                free(t->rejected[t->next_rejected]);
+                t->rejected[t->next_rejected] = copy;
+                t->next_rejected = (t->next_rejected + 1) % REJECTED_MAX;
+            }
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+}
+
+SSL *tls_server_ssl(struct tls *t, const char *name, const char *const *extra, size_t nextra,
+                    char *err, size_t errlen)
+{
+    X509 *leaf = mint_leaf(t->mint, name, extra, nextra, err, errlen);
+    if (leaf == NULL)
+        return NULL;
+    SSL *ssl = SSL_new(t->server);
+    if (ssl == NULL || SSL_use_certificate(ssl, leaf) != 1 ||
+        SSL_use_PrivateKey(ssl, mint_key(t->mint)) != 1 ||
+        SSL_add1_chain_cert(ssl, t->ca->cert) != 1) {
+        ssl_errors(err, errlen, "cannot set up the client-side TLS");
+        SSL_free(ssl);
+        X509_free(leaf);
+        return NULL;
+    }
+    X509_free(leaf); /* the SSL holds its own reference */
+    return ssl;
+}
+
+static bool is_ip(const char *host)
+{
+    unsigned char buf[16];
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+SSL *tls_client_ssl(struct tls *t, const char *host, const char *sni, char *err, size_t errlen)
+{
+    static const unsigned char alpn[] = "\x08http/1.1";
+    SSL *ssl = SSL_new(t->client);
+    if (ssl == NULL)
+        goto fail;
+    if (sni != NULL && sni[0] != '\0' && !is_ip(sni) && SSL_set_tlsext_host_name(ssl, sni) != 1)
+        goto fail;
+    if (SSL_set_alpn_protos(ssl, alpn, sizeof(alpn) - 1) != 0)
+        goto fail;
+    if (is_ip(host)) {
+        if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) != 1)
+            goto fail;
+    } else if (SSL_set1_host(ssl, host) != 1) {
+        goto fail;
+    }
+    return ssl;
+fail:
+    ssl_errors(err, errlen, "cannot set up the upstream TLS");
+    SSL_free(ssl);
+    return NULL;
+}
+
+int tls_check_upstream(struct tls *t, SSL *ssl, char *err, size_t errlen)
+{
+    if (t->insecure)
+        return 0;
+    X509 *peer = SSL_get0_peer_certificate(ssl);
+    if (peer == NULL) {
+        snprintf(err, errlen, "the server sent no certificate");
+        return -1;
+    }
+    long rc = SSL_get_verify_result(ssl);
+    if (rc == X509_V_OK)
+        return 0;
+    snprintf(err, errlen, "upstream certificate rejected: %s (use --upstream-ca FILE to trust "
+                          "its CA, or --ssl-insecure)",
+             X509_verify_cert_error_string(rc));
+    return -1;
+}
+
+size_t tls_peer_names(SSL *ssl, char **names, size_t max)
+{
+    X509 *peer = SSL_get0_peer_certificate(ssl);
+    size_t n = 0;
+    if (peer == NULL)
+        return 0;
+    GENERAL_NAMES *sans = X509_get_ext_d2i(peer, NID_subject_alt_name, NULL, NULL);
+    for (int i = 0; sans != NULL && i < sk_GENERAL_NAME_num(sans) && n < max; i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+        char buf[300];
+        if (g->type == GEN_DNS) {
+            const unsigned char *d = ASN1_STRING_get0_data(g->d.dNSName);
+            int len = ASN1_STRING_length(g->d.dNSName);
+            if (len <= 0 || len >= (int)sizeof(buf) || memchr(d, '\0', (size_t)len))
+                continue;
+            memcpy(buf, d, (size_t)len);
+            buf[len] = '\0';
+        } else if (g->type == GEN_IPADD) {
+            int len = ASN1_STRING_length(g->d.iPAddress);
+            const unsigned char *d = ASN1_STRING_get0_data(g->d.iPAddress);
+            if (len == 4)
+                inet_ntop(AF_INET, d, buf, sizeof(buf));
+            else if (len == 16)
+                inet_ntop(AF_INET6, d, buf, sizeof(buf));
+            else
+                continue;
+        } else {
+            continue;
+        }
+        names[n] = strdup(buf);
+        if (names[n] != NULL)
+            n++;
+    }
+    GENERAL_NAMES_free(sans);
+    return n;
+}
+
+void tls_describe(SSL *ssl, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+}
+
+static void name_line(const X509_NAME *name, char *out, size_t outlen)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    out[0] = '\0';
+    if (b == NULL)
+        return;
+    X509_NAME_print_ex(b, name, 0, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB);
+    int n = BIO_read(b, out, (int)outlen - 1);
+    out[n > 0 ? n : 0] = '\0';
+    BIO_free(b);
+}
+
+void tls_peer_summary(SSL *ssl, char *out, size_t outlen)
+{
+    X509 *peer = SSL_get0_peer_certificate(ssl);
+    char subject[256], issuer[256], from[64] = "", to[64] = "";
+    if (peer == NULL) {
+        snprintf(out, outlen, "no certificate");
+        return;
+    }
+    name_line(X509_get_subject_name(peer), subject, sizeof(subject));
+    name_line(X509_get_issuer_name(peer), issuer, sizeof(issuer));
+    BIO *b = BIO_new(BIO_s_mem());
+    if (b) {
+        ASN1_TIME_print(b, X509_get0_notBefore(peer));
+        int n = BIO_read(b, from, sizeof(from) - 1);
+        from[n > 0 ? n : 0] = '\0';
+        ASN1_TIME_print(b, X509_get0_notAfter(peer));
+        n = BIO_read(b, to, sizeof(to) - 1);
+        to[n > 0 ? n : 0] = '\0';
+        BIO_free(b);
+    }
+    snprintf(out, outlen, "subject: %s; issuer: %s; valid %s to %s", subject, issuer, from, to);
+}
