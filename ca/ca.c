@@ -172,7 +172,11 @@ static int read_file(const char *path, char **out, size_t *outlen, char *err, si
     /* O_NONBLOCK: a FIFO in place of the file must not hang the start-up */
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd == -1) {
-        set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        int e = errno;
+        if (e == ENOENT && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+            set_err(err, errlen, "cannot read %s: a symbolic link to a missing file", path);
+        else
+            set_err(err, errlen, "cannot read %s: %s", path, strerror(e));
         return -1;
     }
     if (fstat(fd, &st) == -1) {

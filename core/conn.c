@@ -29,6 +29,8 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "core/conn_int.h"
 #include "core/log.h"
@@ -57,6 +59,17 @@ static void pump_response(struct conn *c);
 
 /* ---- lifetime ---------------------------------------------------------- */
 
+/* Ends an upstream TLS session with close_notify: OpenSSL will not resume a
+ * session whose connection was merely dropped. */
+static void tls_goodbye(struct bufferevent *bev)
+{
+    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+    if (ssl != NULL && SSL_is_init_finished(ssl)) {
+        SSL_shutdown(ssl);
+        ERR_clear_error();
+    }
+}
+
 static void free_upstream(struct conn *c)
 {
     if (c->pending) {
@@ -64,6 +77,7 @@ static void free_upstream(struct conn *c)
         c->pending = NULL;
     }
     if (c->ubev) {
+        tls_goodbye(c->ubev);
         bufferevent_free(c->ubev);
         c->ubev = NULL;
     }

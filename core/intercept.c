@@ -58,10 +58,13 @@ static void passthrough(struct conn *c, const char *why)
 static void ssl_reason(struct bufferevent *bev, char *out, size_t outlen)
 {
     unsigned long e, last = 0;
+    /* libevent keeps SSL_get_error()'s code among them: take a real one */
     while ((e = bufferevent_get_openssl_error(bev)) != 0)
-        last = e;
+        if (last == 0 && ERR_GET_LIB(e) != 0)
+            last = e;
     while ((e = ERR_get_error()) != 0)
-        last = e;
+        if (last == 0 && ERR_GET_LIB(e) != 0)
+            last = e;
     if (last != 0) {
         const char *r = ERR_reason_error_string(last);
         if (r == NULL) { /* libevent hands back raw codes: the text is in the string form */
@@ -143,7 +146,7 @@ void intercept_upstream_tls(struct conn *c)
     char err[300];
     const char *host = c->sni[0] ? c->sni : c->tunnel.host;
     evutil_socket_t fd = bufferevent_getfd(c->ubev);
-    SSL *ssl = tls_client_ssl(c->w->tls, host, host, err, sizeof(err));
+    SSL *ssl = tls_client_ssl(c->w->tls, host, c->tunnel.port, host, err, sizeof(err));
 
     free(c->up_tls_error);
     c->up_tls_error = NULL;

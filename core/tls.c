@@ -21,6 +21,7 @@
 
 #define REJECTED_MAX 1024
 #define LEAF_CACHE 4096
+#define SESSIONS_MAX 256
 
 struct tls {
     SSL_CTX *server;           /* owned */
@@ -34,7 +35,57 @@ struct tls {
     pthread_mutex_t mu;        /* guards rejected[] */
     char *rejected[REJECTED_MAX]; /* owned: "host:port", oldest replaced first */
     size_t nrejected, next_rejected;
+    /* upstream sessions to resume, by "host:port" (guarded by mu) */
+    struct {
+        char *key;               /* owned */
+        SSL_SESSION *sess;       /* owned reference */
+    } sessions[SESSIONS_MAX];
+    size_t nsessions, next_session;
 };
+
+static int key_index = -1;   /* SSL ex_data: the "host:port" an upstream SSL is for */
+static int owner_index = -1; /* SSL ex_data: the struct tls */
+
+static void free_key(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    free(ptr);
+}
+
+/* OpenSSL hands over a session it can resume (TLS 1.3: after the handshake,
+ * from a NewSessionTicket): keep the newest per host:port. */
+static int on_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+    struct tls *t = SSL_get_ex_data(ssl, owner_index);
+    const char *key = SSL_get_ex_data(ssl, key_index);
+    if (t == NULL || key == NULL)
+        return 0;
+    pthread_mutex_lock(&t->mu);
+    size_t i;
+    for (i = 0; i < t->nsessions; i++)
+        if (strcmp(t->sessions[i].key, key) == 0)
+            break;
+    if (i == t->nsessions) {
+        char *k = strdup(key);
+        if (k == NULL) {
+            pthread_mutex_unlock(&t->mu);
+            return 0;
+        }
+        if (t->nsessions < SESSIONS_MAX) {
+            i = t->nsessions++;
+        } else {
+            i = t->next_session;
+            t->next_session = (t->next_session + 1) % SESSIONS_MAX;
+            free(t->sessions[i].key);
+            SSL_SESSION_free(t->sessions[i].sess);
+        }
+        t->sessions[i].key = k;
+    } else {
+        SSL_SESSION_free(t->sessions[i].sess);
+    }
+    t->sessions[i].sess = sess; /* returning 1 keeps OpenSSL's reference for us */
+    pthread_mutex_unlock(&t->mu);
+    return 1;
+}
 
 static void ssl_errors(char *err, size_t errlen, const char *what)
 {
@@ -112,7 +163,14 @@ struct tls *tls_new(const struct opts *o, char *err, size_t errlen)
     SSL_CTX_set_min_proto_version(t->server, TLS1_2_VERSION);
     SSL_CTX_set_min_proto_version(t->client, TLS1_2_VERSION);
     SSL_CTX_set_alpn_select_cb(t->server, on_alpn_select, NULL);
-    SSL_CTX_set_session_cache_mode(t->client, SSL_SESS_CACHE_OFF);
+    /* resume upstream sessions (our own small cache, see on_new_session) */
+    SSL_CTX_set_session_cache_mode(t->client,
+                                   SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(t->client, on_new_session);
+    if (key_index < 0) {
+        key_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_key);
+        owner_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    }
     SSL_CTX_set_mode(t->server, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_mode(t->client, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_verify(t->client, SSL_VERIFY_NONE, NULL); /* checked in tls_check_upstream */
@@ -147,6 +205,10 @@ void tls_free(struct tls *t)
         regfree(&t->ignore[i]);
     for (size_t i = 0; i < t->nrejected; i++)
         free(t->rejected[i]);
+    for (size_t i = 0; i < t->nsessions; i++) {
+        free(t->sessions[i].key);
+        SSL_SESSION_free(t->sessions[i].sess);
+    }
     pthread_mutex_destroy(&t->mu);
     free(t);
 }
@@ -228,12 +290,30 @@ static bool is_ip(const char *host)
     return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
-SSL *tls_client_ssl(struct tls *t, const char *host, const char *sni, char *err, size_t errlen)
+SSL *tls_client_ssl(struct tls *t, const char *host, uint16_t port, const char *sni, char *err,
+                    size_t errlen)
 {
     static const unsigned char alpn[] = "\x08http/1.1";
+    char key[300];
     SSL *ssl = SSL_new(t->client);
     if (ssl == NULL)
         goto fail;
+    snprintf(key, sizeof(key), "%s:%u", host, port);
+    char *k = strdup(key);
+    if (k == NULL || SSL_set_ex_data(ssl, key_index, k) != 1) {
+        free(k);
+        goto fail;
+    }
+    SSL_set_ex_data(ssl, owner_index, t);
+    pthread_mutex_lock(&t->mu);
+    for (size_t i = 0; i < t->nsessions; i++) {
+        if (strcmp(t->sessions[i].key, key) == 0) {
+            if (SSL_SESSION_is_resumable(t->sessions[i].sess))
+                SSL_set_session(ssl, t->sessions[i].sess);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
     if (sni != NULL && sni[0] != '\0' && !is_ip(sni) && SSL_set_tlsext_host_name(ssl, sni) != 1)
         goto fail;
     if (SSL_set_alpn_protos(ssl, alpn, sizeof(alpn) - 1) != 0)
@@ -308,7 +388,8 @@ size_t tls_peer_names(SSL *ssl, char **names, size_t max)
 
 void tls_describe(SSL *ssl, char *out, size_t outlen)
 {
-    snprintf(out, outlen, "%s %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+    snprintf(out, outlen, "%s %s%s", SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+             SSL_session_reused(ssl) ? " (resumed)" : "");
 }
 
 static void name_line(const X509_NAME *name, char *out, size_t outlen)

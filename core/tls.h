@@ -39,9 +39,10 @@ void tls_remember_rejected(struct tls *t, const char *host, uint16_t port) LC_NO
 SSL *tls_server_ssl(struct tls *t, const char *name, const char *const *extra, size_t nextra,
                     char *err, size_t errlen) LC_NONNULL(1, 2, 5) LC_WUR;
 /* An SSL for the upstream side: SNI `sni` (NULL or an IP: none sent),
- * verification of `host` (name or IP), ALPN http/1.1. */
-SSL *tls_client_ssl(struct tls *t, const char *host, const char *sni, char *err, size_t errlen)
-    LC_NONNULL(1, 2, 4) LC_WUR;
+ * verification of `host` (name or IP), ALPN http/1.1, and the last session
+ * with host:port to resume when there is one. */
+SSL *tls_client_ssl(struct tls *t, const char *host, uint16_t port, const char *sni, char *err,
+                    size_t errlen) LC_NONNULL(1, 2, 5) LC_WUR;
 /* After the upstream handshake: 0 when the certificate is acceptable (or
  * --ssl-insecure), else -1 with the reason ("certificate has expired",
  * "hostname mismatch", ...) in err. */
@@ -49,7 +50,7 @@ int tls_check_upstream(struct tls *t, SSL *ssl, char *err, size_t errlen) LC_NON
 /* The DNS/IP names of the upstream certificate's subjectAltName, to mirror
  * into the leaf. Returns how many (≤ max); the strings are malloc'ed. */
 size_t tls_peer_names(SSL *ssl, char **names, size_t max) LC_NONNULL(1, 2);
-/* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
+/* "TLSv1.3 TLS_AES_128_GCM_SHA256", with " (resumed)" for a resumed session */
 void tls_describe(SSL *ssl, char *out, size_t outlen) LC_NONNULL(1, 2);
 /* Subject, issuer and validity of the peer certificate, one line. */
 void tls_peer_summary(SSL *ssl, char *out, size_t outlen) LC_NONNULL(1, 2);

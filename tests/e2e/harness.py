@@ -10,12 +10,21 @@ query, so unknown names fail fast and no test traffic leaves the namespace.
 Building blocks:
   * ``Nginx``  - the Debian nginx serving a generated docroot (1k.bin,
                  64k.bin, hello.txt, big.bin, index.html) on 127.0.0.1 and
-                 [::1], optionally with a TLS listener (self-signed a.test).
+                 [::1], optionally with a TLS listener (self-signed a.test,
+                 or a given cert/key) and extra named TLS listeners.
+  * ``TestPKI`` - a throwaway CA made with the openssl CLI that issues server
+                 certificates (any SANs, expired ones), plus self-signed ones.
   * ``Origin`` - raw-socket Python origin server; behaviour is a per-test
                  handler; records the exact bytes it received and the parsed
                  requests.
   * ``Lucent`` - the proxy under test (binary from ``--lucent PATH`` or
-                 $LUCENT), started with ``-p 0 --headless --flow-log FILE``.
+                 $LUCENT), started with ``-p 0 --headless --flow-log FILE
+                 --confdir DIR`` (a fresh CA directory per instance unless the
+                 test gives one) and HOME set to a private temporary directory,
+                 so a test never touches the real ~/.lucent.
+  * ``TlsClient`` - CONNECT through lucent then TLS (Python ssl) with an
+                 HttpReader on top; ``Origin(tls=(cert, key))`` serves TLS and
+                 records each connection's SNI and ALPN.
   * ``curl()``, ``RawClient`` / ``HttpReader`` helpers with timeouts.
   * ``run_tests()`` - tiny runner printing one line per test and a final
                  ``N passed, N failed`` line; exit status 1 if anything failed.
@@ -323,7 +332,11 @@ HELLO_TXT = b"hello from nginx via lucent\n"
 class Nginx:
     """Debian nginx on 127.0.0.1:PORT and [::1]:PORT (plus optional TLS port)."""
 
-    def __init__(self, tls=False, extra_http=""):
+    def __init__(self, tls=False, extra_http="", tls_extra=None):
+        """tls: False, True (self-signed a.test certificate made here) or a
+        (cert, key) pair to serve on the main TLS port.  tls_extra: {name:
+        (cert, key)} -> one more TLS listener per entry, its port in
+        self.tls_ports[name] (the main one is self.tls_ports["main"])."""
         self.dir = mktemp("lucent-e2e-nginx-")
         self.root = os.path.join(self.dir, "www")
         os.makedirs(self.root)
@@ -335,14 +348,22 @@ class Nginx:
         self._add("big.bin", rnd(4 * 1024 * 1024 + 123))
         self._add("hello.txt", HELLO_TXT)
         self._add("index.html", INDEX_HTML.encode())
-        self.tls = tls
+        self.tls = bool(tls)
         self.extra_http = extra_http
         self.cert = self.key = None
-        if tls:
+        if tls is True:
             self.cert, self.key = make_cert(self.dir, "a.test")
+        elif tls:
+            self.cert, self.key = tls
+        self.tls_certs = []          # [(name, cert, key)]
+        if self.tls:
+            self.tls_certs.append(("main", self.cert, self.key))
+        for name, (cert, key) in sorted((tls_extra or {}).items()):
+            self.tls_certs.append((name, cert, key))
         self.proc = None
         self.port = None
         self.tls_port = None
+        self.tls_ports = {}
         self.start()
 
     def _add(self, name, data):
@@ -355,8 +376,8 @@ class Nginx:
     def _conf(self):
         d = self.dir
         tls = ""
-        if self.tls:
-            tls = """
+        for name, cert, key in self.tls_certs:
+            tls += """
     server {
         listen 127.0.0.1:%(tp)d ssl;
         listen [::1]:%(tp)d ssl;
@@ -366,7 +387,7 @@ class Nginx:
         root %(root)s;
         location / { }
     }
-""" % dict(tp=self.tls_port, cert=self.cert, key=self.key, root=self.root)
+""" % dict(tp=self.tls_ports[name], cert=cert, key=key, root=self.root)
         return """
 user root;
 worker_processes 1;
@@ -403,7 +424,13 @@ http {
         last = ""
         for _attempt in range(5):
             self.port = free_port()
-            self.tls_port = free_port() if self.tls else None
+            self.tls_ports = {}
+            for name, _c, _k in self.tls_certs:
+                p = free_port()
+                while p == self.port or p in self.tls_ports.values():
+                    p = free_port()
+                self.tls_ports[name] = p
+            self.tls_port = self.tls_ports.get("main")
             conf = os.path.join(self.dir, "nginx.conf")
             with open(conf, "w") as f:
                 f.write(self._conf())
@@ -413,8 +440,8 @@ http {
                 stdin=subprocess.DEVNULL, stdout=errf, stderr=errf))
             errf.close()
             ok = wait_port(self.port, "127.0.0.1", 10, self.proc) and wait_port(self.port, "::1", 5, self.proc)
-            if ok and self.tls:
-                ok = wait_port(self.tls_port, "127.0.0.1", 5, self.proc)
+            for p in self.tls_ports.values():
+                ok = ok and wait_port(p, "127.0.0.1", 5, self.proc)
             if ok:
                 _CLEANUPS.append(self.stop)
                 return
@@ -454,6 +481,9 @@ http {
     def url(self, path="/", host="a.test"):
         return "http://%s:%d%s" % (host, self.port, path)
 
+    def https_url(self, path="/", host="a.test", name="main"):
+        return "https://%s:%d%s" % (host, self.tls_ports[name], path)
+
 
 def make_cert(directory, cn):
     cert = os.path.join(directory, "cert.pem")
@@ -467,6 +497,181 @@ def make_cert(directory, cn):
         raise RuntimeError("openssl req failed: %s" % r.stderr.decode(errors="replace"))
     os.chmod(key, 0o644)
     return cert, key
+
+
+def openssl(*args, input=None, timeout=60, check_rc=True):
+    """Run the openssl CLI; returns (rc, stdout str, stderr str)."""
+    r = subprocess.run(["openssl"] + [str(a) for a in args], input=input, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout)
+    out, err = r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+    if check_rc and r.returncode != 0:
+        raise RuntimeError("openssl %s failed (%d): %s" % (" ".join(map(str, args)), r.returncode, err[-2000:]))
+    return r.returncode, out, err
+
+
+def _write(path, data, mode=0o644):
+    with open(path, "wb" if isinstance(data, bytes) else "w") as f:
+        f.write(data)
+    os.chmod(path, mode)
+
+
+class TestPKI:
+    """A throwaway certificate authority made with the openssl CLI.
+
+    pki = TestPKI("lucent e2e test CA")
+    pki.ca_cert                                   # PEM file of the CA
+    cert, key = pki.issue("a.test", ["DNS:a.test", "DNS:*.b.test"])
+    cert, key = pki.issue("a.test", expired=True) # validity entirely in the past
+    cert, key = pki.self_signed("a.test")         # not signed by this CA
+
+    Leaves are EC P-256, serverAuth, signed with `openssl ca` (which takes an
+    explicit -startdate/-enddate, so an expired certificate needs no fake
+    clock)."""
+
+    __test__ = False
+
+    def __init__(self, cn="lucent e2e test CA", org="lucent e2e"):
+        self.cn = cn
+        self.dir = mktemp("lucent-e2e-pki-")
+        self.n = 0
+        os.makedirs(os.path.join(self.dir, "newcerts"))
+        _write(os.path.join(self.dir, "index.txt"), "")
+        _write(os.path.join(self.dir, "serial"), "%016X\n" % int.from_bytes(os.urandom(7), "big"))
+        self.ca_cert = os.path.join(self.dir, "ca-cert.pem")
+        self.ca_key = os.path.join(self.dir, "ca-key.pem")
+        self.conf = os.path.join(self.dir, "openssl.cnf")
+        _write(self.conf, """
+[ ca ]
+default_ca = test_ca
+[ test_ca ]
+database = %(d)s/index.txt
+new_certs_dir = %(d)s/newcerts
+serial = %(d)s/serial
+certificate = %(cert)s
+private_key = %(key)s
+default_md = sha256
+policy = policy_any
+unique_subject = no
+copy_extensions = none
+email_in_dn = no
+default_days = 30
+[ policy_any ]
+commonName = supplied
+[ req ]
+distinguished_name = req_dn
+[ req_dn ]
+[ v3_ca ]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+""" % dict(d=self.dir, cert=self.ca_cert, key=self.ca_key))
+        openssl("req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", self.ca_key, "-out", self.ca_cert, "-config", self.conf, "-extensions", "v3_ca",
+                "-subj", "/CN=%s/O=%s" % (cn, org), "-days", "30")
+        os.chmod(self.ca_key, 0o644)
+        os.chmod(self.ca_cert, 0o644)
+
+    def _paths(self, cn):
+        self.n += 1
+        base = os.path.join(self.dir, "%02d-%s" % (self.n, re.sub(r"[^A-Za-z0-9.-]", "_", cn)))
+        return base + "-cert.pem", base + "-key.pem", base
+
+    def issue(self, cn, sans=None, expired=False, days=30, eku="serverAuth"):
+        """A leaf for cn signed by this CA; sans like ["DNS:a.test", "IP:127.0.0.1"]
+        (default: DNS:cn).  expired: valid from 2020-01-01 to 2020-02-01."""
+        cert, key, base = self._paths(cn)
+        sans = sans if sans is not None else ["DNS:%s" % cn]
+        ext = base + "-ext.cnf"
+        lines = ["[ leaf ]", "basicConstraints = CA:FALSE", "keyUsage = critical,digitalSignature,keyEncipherment",
+                 "subjectKeyIdentifier = hash", "authorityKeyIdentifier = keyid"]
+        if eku:
+            lines.append("extendedKeyUsage = %s" % eku)
+        if sans:
+            lines.append("subjectAltName = %s" % ",".join(sans))
+        _write(ext, "\n".join(lines) + "\n")
+        csr = base + ".csr"
+        openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", key, "-out", csr, "-config", self.conf, "-subj", "/CN=%s" % cn)
+        dates = (["-startdate", "20200101000000Z", "-enddate", "20200201000000Z"] if expired
+                 else ["-days", str(days)])
+        openssl("ca", "-batch", "-config", self.conf, "-in", csr, "-out", cert, "-notext",
+                "-extfile", ext, "-extensions", "leaf", *dates)
+        os.chmod(key, 0o644)
+        os.chmod(cert, 0o644)
+        return cert, key
+
+    def self_signed(self, cn, sans=None):
+        """A self-signed leaf (its own issuer; not this CA)."""
+        cert, key, base = self._paths(cn + "-selfsigned")
+        sans = sans if sans is not None else ["DNS:%s" % cn]
+        args = ["req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", key, "-out", cert, "-config", self.conf, "-subj", "/CN=%s" % cn, "-days", "30",
+                "-addext", "basicConstraints=CA:FALSE", "-addext", "extendedKeyUsage=serverAuth"]
+        if sans:
+            args += ["-addext", "subjectAltName=%s" % ",".join(sans)]
+        openssl(*args)
+        os.chmod(key, 0o644)
+        os.chmod(cert, 0o644)
+        return cert, key
+
+
+def cert_info(cert, der=False):
+    """Facts about a certificate (PEM/DER bytes or a file path) from `openssl x509`:
+    dict(subject, issuer, san [names as openssl prints them, e.g. 'DNS:a.test',
+    'IP Address:127.0.0.1'], not_before, not_after (epoch seconds), text)."""
+    import ssl as _ssl
+    if isinstance(cert, (bytes, bytearray)):
+        data = bytes(cert)
+    else:
+        with open(cert, "rb") as f:
+            data = f.read()
+    args = ["x509", "-inform", "DER" if der else "PEM"]
+    _, text, _ = openssl(*(args + ["-noout", "-text"]), input=data)
+    _, subj, _ = openssl(*(args + ["-noout", "-subject", "-nameopt", "oneline"]), input=data)
+    _, iss, _ = openssl(*(args + ["-noout", "-issuer", "-nameopt", "oneline"]), input=data)
+    _, dates, _ = openssl(*(args + ["-noout", "-dates"]), input=data)
+    _, sanout, _ = openssl(*(args + ["-noout", "-ext", "subjectAltName"]), input=data)
+    d = dict(text=text, subject=subj.strip().partition("=")[2].strip(), issuer=iss.strip().partition("=")[2].strip())
+    sans = []
+    for ln in sanout.splitlines()[1:]:
+        sans += [x.strip() for x in ln.split(",") if x.strip()]
+    d["san"] = sans
+    for ln in dates.splitlines():
+        k, _, v = ln.partition("=")
+        if k == "notBefore":
+            d["not_before"] = _ssl.cert_time_to_seconds(v.strip())
+        elif k == "notAfter":
+            d["not_after"] = _ssl.cert_time_to_seconds(v.strip())
+    return d
+
+
+def pem_certs(text):
+    """The PEM certificate blocks in text, in order."""
+    return re.findall(r"-----BEGIN CERTIFICATE-----\r?\n.*?-----END CERTIFICATE-----", text, re.S)
+
+
+def s_client(proxy_port, connect, servername=None, cafile=None, request=None, extra=(), timeout=20):
+    """`openssl s_client -proxy 127.0.0.1:PORT -connect HOST:PORT ...` with
+    -showcerts; sends request (bytes) on stdin (-ign_eof keeps reading until
+    the server closes).  Returns (rc, stdout str, stderr str)."""
+    cmd = ["openssl", "s_client", "-proxy", "127.0.0.1:%d" % proxy_port, "-connect", connect, "-showcerts"]
+    if servername:
+        cmd += ["-servername", servername]
+    else:
+        cmd += ["-noservername"]
+    if cafile:
+        cmd += ["-CAfile", cafile]
+    cmd += list(extra)
+    if request is not None:
+        cmd += ["-ign_eof"]
+    p = _register_proc(subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    try:
+        out, err = p.communicate(request or b"", timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate(timeout=5)
+        raise AssertionError("openssl s_client hung; stderr: %r" % err[-1000:])
+    return p.returncode, out.decode("latin-1"), err.decode("latin-1")
 
 
 # ---------------------------------------------------------------------------
@@ -740,6 +945,65 @@ def raw_request(port, data, method=None, host="127.0.0.1", timeout=10.0):
         c.close()
 
 
+class TlsClient:
+    """CONNECT target through lucent, then a TLS client (Python ssl) inside the
+    tunnel, with an HttpReader on the TLS socket.  server_hostname: the SNI
+    and the name verified (None: no SNI; an IP literal: no SNI, IP checked);
+    cafile None with verify=False: no verification at all."""
+
+    def __init__(self, proxy_port, target, server_hostname=None, cafile=None, verify=True, timeout=10.0,
+                 alpn=None):
+        import ssl
+        self.raw = RawClient(proxy_port, timeout=timeout)
+        self.raw.send("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target))
+        self.connect_response = self.raw.response("CONNECT")
+        if self.connect_response.status != 200:
+            raise TestFailure("CONNECT %s -> %r" % (target, self.connect_response))
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        if verify:
+            ctx.load_verify_locations(cafile)
+            ctx.check_hostname = server_hostname is not None
+        else:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if alpn:
+            ctx.set_alpn_protocols(list(alpn))
+        self.sock = ctx.wrap_socket(self.raw.sock, server_hostname=server_hostname)
+        self.sock.settimeout(timeout)
+        self.reader = HttpReader(self.sock, timeout)
+        _CLEANUPS.append(self.close)
+
+    @property
+    def local(self):
+        return self.raw.local
+
+    def peer_cert_der(self):
+        return self.sock.getpeercert(binary_form=True)
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode("latin-1")
+        self.sock.sendall(data)
+
+    def response(self, method="GET", **kw):
+        return self.reader.read_response(method, **kw)
+
+    def request(self, data, method=None, **kw):
+        self.send(data)
+        if method is None:
+            first = data if isinstance(data, str) else data.decode("latin-1", "replace")
+            method = first.split(" ", 1)[0]
+        return self.response(method, **kw)
+
+    def close(self):
+        for s in (getattr(self, "sock", None), self.raw.sock):
+            try:
+                if s is not None:
+                    s.close()
+            except OSError:
+                pass
+
+
 def get_request(url_host, path="/", extra="", version="HTTP/1.1", method="GET"):
     """Build an absolute-form request head. url_host is 'a.test:PORT'."""
     return "%s http://%s%s %s\r\nHost: %s\r\n%s\r\n" % (method, url_host, path, version, url_host, extra)
@@ -757,6 +1021,9 @@ class OriginConn:
         self.index = index
         self.reader = HttpReader(sock, origin.timeout)
         self.requests = []
+        self.sni = None          # TLS origins: the server name the client sent (None: no SNI)
+        self.alpn = None         # TLS origins: the ALPN protocol agreed (None: no ALPN)
+        self.tls_version = None
 
     @property
     def raw(self):
@@ -801,8 +1068,24 @@ class Origin:
     """A threaded raw-socket origin.  handler(conn: OriginConn) serves one TCP
     connection; the connection is closed when the handler returns."""
 
-    def __init__(self, handler=None, host="127.0.0.1", port=0, timeout=15.0, raw_tcp=False):
+    def __init__(self, handler=None, host="127.0.0.1", port=0, timeout=15.0, raw_tcp=False, tls=None,
+                 alpn=("h2", "http/1.1")):
+        """tls: (cert, key) to serve TLS (offering the alpn protocols, in
+        server-preference order); each OriginConn then records sni/alpn."""
         self.handler = handler or handler_fixed()
+        self.tls_ctx = None
+        self.tls_errors = []
+        if tls:
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(tls[0], tls[1])
+            if alpn:
+                ctx.set_alpn_protocols(list(alpn))
+
+            def on_sni(sslsock, name, _ctx):
+                sslsock.lucent_e2e_sni = name
+            ctx.sni_callback = on_sni
+            self.tls_ctx = ctx
         self.host = host
         self.timeout = timeout
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -824,7 +1107,7 @@ class Origin:
         return "%s:%d" % (host, self.port)
 
     def url(self, path="/", host="a.test"):
-        return "http://%s:%d%s" % (host, self.port, path)
+        return "%s://%s:%d%s" % ("https" if self.tls_ctx is not None else "http", host, self.port, path)
 
     def _accept_loop(self):
         while not self.stopped.is_set():
@@ -832,6 +1115,11 @@ class Origin:
                 s, addr = self.sock.accept()
             except OSError:
                 return
+            if self.tls_ctx is not None:
+                try:
+                    s = self.tls_ctx.wrap_socket(s, server_side=True, do_handshake_on_connect=False)
+                except OSError:
+                    continue
             with self.lock:
                 c = OriginConn(self, s, addr, len(self.conns))
                 self.conns.append(c)
@@ -839,6 +1127,15 @@ class Origin:
 
     def _serve(self, c):
         try:
+            if self.tls_ctx is not None:
+                try:
+                    c.sock.do_handshake()
+                except (OSError, ValueError) as e:
+                    self.tls_errors.append(repr(e))
+                    return
+                c.sni = getattr(c.sock, "lucent_e2e_sni", None)
+                c.alpn = c.sock.selected_alpn_protocol()
+                c.tls_version = c.sock.version()
             self.handler(c)
         except (socket.timeout, ConnectionError, EOFError, OSError):
             pass
@@ -1003,15 +1300,43 @@ def lucent_path():
 LISTEN_RE = re.compile(r"^lucent: listening on (\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)\s*$")
 
 
-class Lucent:
-    """The proxy under test."""
+CA_LINE_RE = re.compile(r"^lucent: CA certificate (created|loaded) \(SHA-256 ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})\)")
+CA_KEY_FILE = "lucent-ca.pem"
+CA_CERT_PEM_FILE = "lucent-ca-cert.pem"
+CA_CERT_DER_FILE = "lucent-ca-cert.cer"
 
-    def __init__(self, args=(), port0=True, headless=True, flow_log=True, start=True, wait=True):
+
+def _has_opt(args, opt):
+    return any(a == opt or a.startswith(opt + "=") for a in args)
+
+
+def private_home():
+    """A fresh temporary HOME for a lucent process (so ~/.lucent is never the real one)."""
+    d = mktemp("lucent-e2e-home-")
+    os.chmod(d, 0o700)
+    return d
+
+
+class Lucent:
+    """The proxy under test.
+
+    confdir: None -> a fresh, not yet existing directory of its own
+    (self.dir/conf; lucent creates it); a path -> that one; False -> no
+    --confdir at all (lucent uses $HOME/.lucent).  An explicit --confdir in
+    args wins.  HOME is always a private temporary directory unless env
+    overrides it."""
+
+    def __init__(self, args=(), port0=True, headless=True, flow_log=True, start=True, wait=True,
+                 confdir=None, env=None):
         self.bin = lucent_path()
         self.dir = mktemp("lucent-e2e-lucent-")
         self.flow_path = os.path.join(self.dir, "flows.jsonl")
         self.stdout_path = os.path.join(self.dir, "stdout.log")
         self.stderr_path = os.path.join(self.dir, "stderr.log")
+        self.env = dict(os.environ)
+        self.env["HOME"] = private_home()
+        self.env.update(env or {})
+        args = list(args)
         cmd = [self.bin]
         if port0:
             cmd += ["-p", "0"]
@@ -1019,7 +1344,18 @@ class Lucent:
             cmd += ["--headless"]
         if flow_log:
             cmd += ["--flow-log", self.flow_path]
-        cmd += list(args)
+        if _has_opt(args, "--confdir"):
+            for i, a in enumerate(args):
+                if a == "--confdir" and i + 1 < len(args):
+                    self.confdir = args[i + 1]
+                elif a.startswith("--confdir="):
+                    self.confdir = a.split("=", 1)[1]
+        elif confdir is False:
+            self.confdir = os.path.join(self.env["HOME"], ".lucent")
+        else:
+            self.confdir = confdir or os.path.join(self.dir, "conf")
+            cmd += ["--confdir", self.confdir]
+        cmd += args
         self.cmd = cmd
         self.proc = None
         self.host = None
@@ -1033,7 +1369,8 @@ class Lucent:
             raise RuntimeError("lucent binary not found: %s (pass --lucent PATH or set LUCENT)" % self.bin)
         out = open(self.stdout_path, "wb")
         err = open(self.stderr_path, "wb")
-        self.proc = _register_proc(subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err))
+        self.proc = _register_proc(subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                                    env=self.env))
         out.close()
         err.close()
         _CLEANUPS.append(self._kill)
@@ -1054,6 +1391,27 @@ class Lucent:
             time.sleep(0.02)
         raise RuntimeError("lucent did not report 'lucent: listening on HOST:PORT' (rc=%r)\ncmd: %s\nstderr:\n%s" % (
             self.proc.poll(), " ".join(self.cmd), self.stderr()[-3000:]))
+
+    @property
+    def ca_cert(self):
+        """lucent's CA certificate (PEM) in its confdir: what clients trust."""
+        return os.path.join(self.confdir, CA_CERT_PEM_FILE)
+
+    def ca_path(self, name=CA_KEY_FILE):
+        return os.path.join(self.confdir, name)
+
+    def ca_line(self):
+        """(created|loaded, fingerprint) from the CA stderr line, or None."""
+        for line in self.stderr().splitlines():
+            m = CA_LINE_RE.match(line)
+            if m:
+                return m.group(1), m.group(2)
+        return None
+
+    @property
+    def fingerprint(self):
+        cl = self.ca_line()
+        return cl[1] if cl else None
 
     @property
     def proxy(self):
@@ -1152,11 +1510,20 @@ class Lucent:
                 pass
 
 
-def run_lucent_cmd(args, timeout=5.0):
+def run_lucent_cmd(args, timeout=5.0, confdir=True, env=None):
     """Run lucent with args to completion (for CLI tests). Returns (rc, stdout, stderr);
-    rc None means it was still running after timeout (then killed)."""
-    p = _register_proc(subprocess.Popen([lucent_path()] + list(args), stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    rc None means it was still running after timeout (then killed).  Unless
+    args has --confdir (or confdir=False), "--confdir <fresh temp dir>" is put
+    first; HOME is a private temporary directory unless env sets it."""
+    args = list(args)
+    if confdir and not _has_opt(args, "--confdir"):
+        d = confdir if isinstance(confdir, str) else os.path.join(mktemp("lucent-e2e-conf-"), "conf")
+        args = ["--confdir", d] + args
+    e = dict(os.environ)
+    e["HOME"] = private_home()
+    e.update(env or {})
+    p = _register_proc(subprocess.Popen([lucent_path()] + args, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e))
     try:
         out, err = p.communicate(timeout=timeout)
         return p.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
