@@ -284,6 +284,7 @@ static void test_json_full(void)
         "{\"id\":7,\"client\":\"127.0.0.1:53122\",\"server\":\"93.184.216.34:80\","
         "\"method\":\"GET\",\"url\":\"http://a.test:8081/x?y=1\",\"http_version\":\"HTTP/1.1\","
         "\"status\":200,\"reason\":\"OK\",\"tls\":false,"
+        "\"sni\":null,\"tls_client\":null,\"tls_server\":null,\"server_cert\":null,"
         "\"request_headers\":[[\"Host\",\"a.test:8081\"],[\"user-agent\",\"curl/7.88.1\"],"
         "[\"X-Dup\",\"1\"],[\"x-dup\",\"2\"]],"
         "\"response_headers\":[[\"Server\",\"nginx\"],[\"Content-Length\",\"6\"]],"
@@ -315,13 +316,28 @@ static void test_json_sparse(void)
     static const char want[] =
         "{\"id\":18446744073709551615,\"client\":\"[::1]:4000\",\"server\":null,"
         "\"method\":\"\",\"url\":\"\",\"http_version\":null,\"status\":null,\"reason\":null,"
-        "\"tls\":true,\"request_headers\":[],\"response_headers\":[],\"request_trailers\":[],"
+        "\"tls\":true,\"sni\":null,\"tls_client\":null,\"tls_server\":null,\"server_cert\":null,"
+        "\"request_headers\":[],\"response_headers\":[],\"request_trailers\":[],"
         "\"response_trailers\":[],\"request_size\":12345678901,\"response_size\":0,"
         "\"local_reply\":true,\"timing\":{\"start\":1700000000.000007,\"connect_ms\":null,"
         "\"response_start_ms\":null,\"total_ms\":0.000},"
         "\"error\":\"client closed the connection\"}\n";
     CHECK_EQ_STR(out.p, want);
     CHECK(json_line_ok(out.p, out.len));
+
+    /* the TLS details of an intercepted flow */
+    buf_reset(&out);
+    snprintf(f->sni, sizeof(f->sni), "a.test");
+    snprintf(f->tls_client, sizeof(f->tls_client), "TLSv1.3 TLS_AES_128_GCM_SHA256");
+    snprintf(f->tls_server, sizeof(f->tls_server), "TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384 (resumed)");
+    flow_set_server_cert(f, "subject: CN = a.test; issuer: CN = \"test\" CA");
+    flowlog_json(f, &out);
+    CHECK(strstr(out.p, "\"tls\":true,\"sni\":\"a.test\",\"tls_client\":\"TLSv1.3 "
+                        "TLS_AES_128_GCM_SHA256\",\"tls_server\":\"TLSv1.2 "
+                        "ECDHE-ECDSA-AES256-GCM-SHA384 (resumed)\",\"server_cert\":\"subject: CN = "
+                        "a.test; issuer: CN = \\\"test\\\" CA\",") != NULL);
+    CHECK(json_line_ok(out.p, out.len));
+    f->sni[0] = f->tls_client[0] = f->tls_server[0] = '\0';
 
     /* a status without reason; HTTP/1.0 */
     buf_reset(&out);
