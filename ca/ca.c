@@ -29,10 +29,10 @@
 #include <openssl/x509v3.h>
 
 enum {
-    CA_FILE_MAX = 1024 * 1024,      /* anything larger is not a CA file */
-    CA_VALID_DAYS = 3652,           /* 10 years, leap days included */
-    CA_BACKDATE_SECS = 2 * 86400,   /* tolerate clients whose clock is behind */
-    CA_SERIAL_BYTES = 16,           /* 128 random bits, top bit cleared */
+    CA_FILE_MAX = 1024 * 1024,    /* anything larger is not a CA file */
+    CA_VALID_DAYS = 3652,         /* 10 years, leap days included */
+    CA_BACKDATE_SECS = 2 * 86400, /* tolerate clients whose clock is behind */
+    CA_SERIAL_BYTES = 16,         /* 128 random bits, top bit cleared */
 };
 
 /* ---- errors ------------------------------------------------------------- */
@@ -250,8 +250,8 @@ static void sync_dir_of(const char *path)
  * (fchmod'ed, so the umask cannot change it), synced, then moved into place.
  * With no_replace an existing path wins: 1 is returned and nothing changes.
  * Returns 0 when written, -1 with err. */
-static int write_file(const char *path, const void *data, size_t len, mode_t mode,
-                      bool no_replace, char *err, size_t errlen)
+static int write_file(const char *path, const void *data, size_t len, mode_t mode, bool no_replace,
+                      char *err, size_t errlen)
 {
     char tmp[PATH_MAX];
     const unsigned char *p = data;
@@ -263,8 +263,8 @@ static int write_file(const char *path, const void *data, size_t len, mode_t mod
             ssl_err(err, errlen, "cannot write %s: no random bytes", path);
             return -1;
         }
-        int r = snprintf(tmp, sizeof(tmp), "%s.tmp-%02x%02x%02x%02x%02x%02x", path, rnd[0],
-                         rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+        int r = snprintf(tmp, sizeof(tmp), "%s.tmp-%02x%02x%02x%02x%02x%02x", path, rnd[0], rnd[1],
+                         rnd[2], rnd[3], rnd[4], rnd[5]);
         if (r < 0 || (size_t)r >= sizeof(tmp)) {
             set_err(err, errlen, "cannot write %s: path too long", path);
             return -1;
@@ -376,8 +376,7 @@ static bool contains(const char *hay, size_t haylen, const char *needle)
 
 /* Reads the private key and certificate from the CA file at path (in either
  * order). Every way it can be unusable is an error naming the file. */
-static int load_ca_file(const char *path, EVP_PKEY **pkey, X509 **pcert, char *err,
-                        size_t errlen)
+static int load_ca_file(const char *path, EVP_PKEY **pkey, X509 **pcert, char *err, size_t errlen)
 {
     EVP_PKEY *key = NULL;
     X509 *crt = NULL;
@@ -395,7 +394,8 @@ static int load_ca_file(const char *path, EVP_PKEY **pkey, X509 **pcert, char *e
         contains(text, len, "Proc-Type: 4,ENCRYPTED")) {
         set_err(err, errlen,
                 "%s is not a lucent CA file: its private key is encrypted "
-                "(lucent needs it unencrypted)", path);
+                "(lucent needs it unencrypted)",
+                path);
         goto fail;
     }
     if (!contains(text, len, "-----BEGIN CERTIFICATE-----")) {
@@ -416,13 +416,12 @@ static int load_ca_file(const char *path, EVP_PKEY **pkey, X509 **pcert, char *e
     }
     if (X509_check_private_key(crt, key) != 1) {
         set_err(err, errlen,
-                "%s is not a lucent CA file: the private key does not match the certificate",
-                path);
+                "%s is not a lucent CA file: the private key does not match the certificate", path);
         goto fail;
     }
     if (X509_check_ca(crt) == 0) {
-        set_err(err, errlen,
-                "%s is not a lucent CA file: its certificate is not a CA certificate", path);
+        set_err(err, errlen, "%s is not a lucent CA file: its certificate is not a CA certificate",
+                path);
         goto fail;
     }
     BIO_free(bio);
@@ -494,10 +493,10 @@ static int create_ca(EVP_PKEY **pkey, X509 **pcert, char *err, size_t errlen)
         goto fail_cert;
     name = X509_get_subject_name(crt);
     if (!X509_set_version(crt, X509_VERSION_3) || set_random_serial(crt) < 0 ||
-        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                    (const unsigned char *)"lucent CA", -1, -1, 0) ||
-        !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
-                                    (const unsigned char *)"lucent", -1, -1, 0) ||
+        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)"lucent CA",
+                                    -1, -1, 0) ||
+        !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"lucent", -1,
+                                    -1, 0) ||
         !X509_set_issuer_name(crt, name) ||
         !X509_gmtime_adj(X509_getm_notBefore(crt), -(long)CA_BACKDATE_SECS) ||
         !X509_time_adj_ex(X509_getm_notAfter(crt), CA_VALID_DAYS, 0, NULL) ||
@@ -616,8 +615,8 @@ struct ca *ca_load_or_create(const char *dir, char *err, size_t errlen)
                     "%s has no %s but holds %s: a CA certificate without its private key. "
                     "Restore %s from a backup, or remove %s and %s to make a new CA "
                     "(clients will have to trust the new one)",
-                    dir, CA_KEY_FILE, pem_exists ? CA_CERT_PEM_FILE : CA_CERT_DER_FILE,
-                    CA_KEY_FILE, CA_CERT_PEM_FILE, CA_CERT_DER_FILE);
+                    dir, CA_KEY_FILE, pem_exists ? CA_CERT_PEM_FILE : CA_CERT_DER_FILE, CA_KEY_FILE,
+                    CA_CERT_PEM_FILE, CA_CERT_DER_FILE);
             goto fail;
         }
         if (create_ca(&ca->key, &ca->cert, err, errlen) < 0)

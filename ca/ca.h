@@ -27,14 +27,14 @@
 #define CA_CERT_DER_FILE "lucent-ca-cert.cer"
 
 struct ca {
-    EVP_PKEY *key;           /* owned */
-    X509 *cert;              /* owned */
-    char fingerprint[96];    /* SHA-256 of the DER cert, "AB:CD:..." upper-case hex with colons */
-    char *cert_pem;          /* owned, NUL-terminated: the certificate as PEM */
+    EVP_PKEY *key;        /* owned */
+    X509 *cert;           /* owned */
+    char fingerprint[96]; /* SHA-256 of the DER cert, "AB:CD:..." upper-case hex with colons */
+    char *cert_pem;       /* owned, NUL-terminated: the certificate as PEM */
     size_t cert_pem_len;
     unsigned char *cert_der; /* owned */
     size_t cert_der_len;
-    bool created;            /* this call created the files */
+    bool created; /* this call created the files */
 };
 
 /* Loads lucent's CA from dir, or creates it when dir holds none.

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
@@ -51,21 +52,21 @@ struct leaf {
     time_t renew_at;          /* re-mint from then on */
     uint64_t hash;
     size_t keylen;
-    char key[];               /* host "\0" sorted extras, each "\0"-terminated */
+    char key[]; /* host "\0" sorted extras, each "\0"-terminated */
 };
 
 struct mint {
-    const struct ca *ca;                   /* borrowed */
-    EVP_PKEY *key;                         /* owned: every leaf's key */
-    const EVP_MD *md;                      /* NULL: the CA key has its own (Ed25519) */
-    X509_NAME *issuer;                     /* owned: the CA's subject, encoding settled */
-    X509_EXTENSION *exts[MINT_EXT_COUNT];  /* owned: the same in every leaf */
+    const struct ca *ca;                  /* borrowed */
+    EVP_PKEY *key;                        /* owned: every leaf's key */
+    const EVP_MD *md;                     /* NULL: the CA key has its own (Ed25519) */
+    X509_NAME *issuer;                    /* owned: the CA's subject, encoding settled */
+    X509_EXTENSION *exts[MINT_EXT_COUNT]; /* owned: the same in every leaf */
     uint64_t seed;
     size_t cache_max;
-    pthread_mutex_t lock;                  /* guards everything below */
-    struct leaf **buckets;                 /* owned; NULL when cache_max is 0 */
-    size_t nbuckets;                       /* a power of two */
-    struct leaf *head, *tail;              /* LRU list; entries owned */
+    pthread_mutex_t lock;     /* guards everything below */
+    struct leaf **buckets;    /* owned; NULL when cache_max is 0 */
+    size_t nbuckets;          /* a power of two */
+    struct leaf *head, *tail; /* LRU list; entries owned */
     size_t len;
 };
 
@@ -77,7 +78,7 @@ struct names {
     char (*buf)[MINT_NAME_MAX + 1]; /* stack or owned */
     const char **v;                 /* stack_v or owned */
     size_t n;
-    char *key;                      /* owned: v joined with NULs */
+    char *key; /* owned: v joined with NULs */
     size_t keylen;
 };
 
@@ -156,8 +157,8 @@ static const char *printable(const char *name, char *out, size_t outlen)
 
 static bool name_char_ok(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '-' || c == '_' || c == '*' || c == ':';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == '_' || c == '*' || c == ':';
 }
 
 /* Validates name and writes its canonical form into out: IP literals as
@@ -245,8 +246,8 @@ static void names_free(struct names *nm)
 }
 
 /* Canonical host and extras of one request, and the cache key they make. */
-static int names_init(struct names *nm, const char *host, const char *const *extra,
-                      size_t nextra, char *err, size_t errlen)
+static int names_init(struct names *nm, const char *host, const char *const *extra, size_t nextra,
+                      char *err, size_t errlen)
 {
     size_t n = 1, keylen = 0;
 
@@ -338,8 +339,8 @@ static int set_subject(X509 *crt, const char *host)
     X509_NAME *name = X509_get_subject_name(crt);
 
     if (strlen(host) <= MINT_CN_MAX &&
-        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)host, -1,
-                                    -1, 0))
+        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)host, -1, -1,
+                                    0))
         return -1;
     if (!X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"lucent", -1,
                                     -1, 0))
@@ -347,47 +348,53 @@ static int set_subject(X509 *crt, const char *host)
     return 0;
 }
 
+/* A GEN_IPADD for an IP literal, else a GEN_DNS, for a canonical name. */
+static GENERAL_NAME *general_name(const char *name)
+{
+    unsigned char addr[sizeof(struct in6_addr)];
+    GENERAL_NAME *gn = GENERAL_NAME_new();
+    ASN1_STRING *s = NULL;
+    int alen = 0;
+
+    if (gn == NULL)
+        return NULL;
+    if (inet_pton(AF_INET, name, addr) == 1)
+        alen = 4;
+    else if (inet_pton(AF_INET6, name, addr) == 1)
+        alen = 16;
+    if (alen > 0) {
+        s = ASN1_OCTET_STRING_new();
+        if (s == NULL || !ASN1_OCTET_STRING_set(s, addr, alen))
+            goto fail;
+        GENERAL_NAME_set0_value(gn, GEN_IPADD, s);
+    } else {
+        s = ASN1_IA5STRING_new();
+        if (s == NULL || !ASN1_STRING_set(s, name, -1))
+            goto fail;
+        GENERAL_NAME_set0_value(gn, GEN_DNS, s);
+    }
+    return gn;
+
+fail:
+    ASN1_STRING_free(s);
+    GENERAL_NAME_free(gn);
+    return NULL;
+}
+
 /* subjectAltName from canonical names, as objects: nothing is parsed. */
 static int add_san(X509 *crt, const struct names *nm)
 {
-    GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+    GENERAL_NAMES *gens = sk_GENERAL_NAME_new_reserve(NULL, (int)nm->n);
     int rc = -1;
 
     if (gens == NULL)
         return -1;
     for (size_t i = 0; i < nm->n; i++) {
-        unsigned char addr[sizeof(struct in6_addr)];
-        GENERAL_NAME *gn = GENERAL_NAME_new();
-        ASN1_STRING *s = NULL;
-        int type, alen = 0;
-
-        if (gn == NULL)
-            goto done;
-        if (inet_pton(AF_INET, nm->v[i], addr) == 1)
-            alen = 4;
-        else if (inet_pton(AF_INET6, nm->v[i], addr) == 1)
-            alen = 16;
-        if (alen > 0) {
-            type = GEN_IPADD;
-            s = ASN1_OCTET_STRING_new();
-            if (s == NULL || !ASN1_OCTET_STRING_set(s, addr, alen))
-                goto bad;
-        } else {
-            type = GEN_DNS;
-            s = ASN1_IA5STRING_new();
-            if (s == NULL || !ASN1_STRING_set(s, nm->v[i], -1))
-                goto bad;
-        }
-        GENERAL_NAME_set0_value(gn, type, s);
-        if (!sk_GENERAL_NAME_push(gens, gn)) {
+        GENERAL_NAME *gn = general_name(nm->v[i]);
+        if (gn == NULL || !sk_GENERAL_NAME_push(gens, gn)) {
             GENERAL_NAME_free(gn);
             goto done;
         }
-        continue;
-    bad:
-        ASN1_STRING_free(s);
-        GENERAL_NAME_free(gn);
-        goto done;
     }
     if (X509_add1_ext_i2d(crt, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) == 1)
         rc = 0;
@@ -494,6 +501,29 @@ static void leaf_free(struct leaf *e)
 
 /* ---- API ---------------------------------------------------------------- */
 
+/* The leaf key. On OpenSSL 3.0, X509_set_pubkey() with a provider-native EC
+ * key encodes it and decodes it again (about 190 us, most of the cost of a
+ * leaf); with a key built on an EC_KEY it copies the encoding (about 5 us).
+ * EC_KEY is deprecated but present in every 3.x; where it is compiled out,
+ * the provider-native key still works, only slower. */
+static EVP_PKEY *make_leaf_key(void)
+{
+#ifndef OPENSSL_NO_DEPRECATED_3_0
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    EC_KEY *ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
+    EVP_PKEY *pk = EVP_PKEY_new();
+
+    if (ec != NULL && pk != NULL && EC_KEY_generate_key(ec) && EVP_PKEY_assign_EC_KEY(pk, ec))
+        return pk;
+    EC_KEY_free(ec);
+    EVP_PKEY_free(pk);
+    ERR_clear_error();
+#pragma GCC diagnostic pop
+#endif
+    return EVP_EC_gen("P-256");
+}
+
 static X509_EXTENSION *make_ext(X509V3_CTX *ctx, int nid, const char *value)
 {
     return X509V3_EXT_conf_nid(NULL, ctx, nid, value);
@@ -533,7 +563,7 @@ struct mint *mint_new(const struct ca *ca, size_t cache_max, char *err, size_t e
         ssl_err(err, errlen, "cannot seed the leaf cache");
         goto fail;
     }
-    m->key = EVP_EC_gen("P-256");
+    m->key = make_leaf_key();
     if (m->key == NULL) {
         ssl_err(err, errlen, "cannot generate the leaf key");
         goto fail;
@@ -601,10 +631,7 @@ void mint_free(struct mint *m)
     free(m);
 }
 
-EVP_PKEY *mint_key(const struct mint *m)
-{
-    return m->key;
-}
+EVP_PKEY *mint_key(const struct mint *m) { return m->key; }
 
 size_t mint_cache_len(struct mint *m)
 {
@@ -620,7 +647,7 @@ X509 *mint_leaf(struct mint *m, const char *host, const char *const *extra, size
                 char *err, size_t errlen)
 {
     struct leaf *e, *fresh = NULL, *evicted = NULL;
-    X509 *crt = NULL, *stale = NULL;
+    X509 *crt = NULL, *spare = NULL;
     struct names nm;
     uint64_t hash = 0;
     time_t now = time(NULL);
@@ -674,7 +701,7 @@ X509 *mint_leaf(struct mint *m, const char *host, const char *const *extra, size
         /* another thread minted this one meanwhile: hand out the same */
         lru_unlink(m, e);
         lru_push_front(m, e);
-        stale = crt;
+        spare = crt;
         crt = e->cert;
         X509_up_ref(crt);
     } else {
@@ -698,7 +725,7 @@ done:
     /* frees happen outside the lock */
     leaf_free(fresh);
     leaf_free(evicted);
-    X509_free(stale);
+    X509_free(spare);
     names_free(&nm);
     return crt;
 }

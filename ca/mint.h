@@ -23,7 +23,7 @@ struct mint;
  * mint). NULL with err on failure. */
 struct mint *mint_new(const struct ca *ca, size_t cache_max, char *err, size_t errlen)
     LC_NONNULL(1, 3) LC_WUR;
-void mint_free(struct mint *m); /* NULL is fine */
+void mint_free(struct mint *m);                         /* NULL is fine */
 EVP_PKEY *mint_key(const struct mint *m) LC_NONNULL(1); /* borrowed */
 
 /* A leaf for `host` (DNS name, or an IPv4/IPv6 literal without brackets)

@@ -292,6 +292,7 @@ static void drain_and_close(struct conn *c)
     c->state = CONN_DRAINING;
     free_upstream(c);
     bufferevent_disable(c->cbev, EV_READ);
+    tls_goodbye(c->cbev); /* close_notify, so the client knows nothing was cut off */
     conn_flush(c->cbev);
     if (client_pending(c) == 0) {
         conn_close(c);

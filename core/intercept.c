@@ -238,6 +238,8 @@ static void client_tls_start(struct conn *c, char **names, size_t nnames)
         conn_close(c);
         return;
     }
+    /* the filter stops encrypting while this much ciphertext is unsent */
+    bufferevent_setwatermark(c->cbev, EV_WRITE, 0, CONN_HIGH_WATER);
     c->cbev = tlsbev; /* owns the plain one now */
     bufferevent_openssl_set_allow_dirty_shutdown(tlsbev, 1);
     bufferevent_setcb(tlsbev, NULL, NULL, on_client_tls_event, c);

@@ -975,7 +975,8 @@ class TlsClient:
 
     @property
     def local(self):
-        return self.raw.local
+        h, p = self.sock.getsockname()[:2]
+        return "%s:%d" % (h, p) if ":" not in h else "[%s]:%d" % (h, p)
 
     def peer_cert_der(self):
         return self.sock.getpeercert(binary_form=True)

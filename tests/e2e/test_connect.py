@@ -1,12 +1,17 @@
 """CONNECT tunnels and protocol upgrades through lucent.
 
-Covers: HTTPS through a CONNECT tunnel to nginx with a self-signed a.test
-certificate using curl (--cacert, byte-exact big file) and `openssl s_client
--proxy`; the "200 Connection established" reply; a 1 MiB bidirectional
-byte-exact tunnel to a raw echo server; CONNECT to a refused port and to an
-unknown host -> 502; CONNECT flow records; a WebSocket-style Upgrade
-(101 Switching Protocols, Upgrade/Connection forwarded) after which bytes are
-echoed through the tunnel.
+Covers: HTTPS passed through a CONNECT tunnel untouched (lucent runs with
+--ignore-hosts for a.test) to nginx with a self-signed a.test certificate
+using curl (--cacert, byte-exact big file) and `openssl s_client -proxy`;
+the "200 Connection established" reply; the passthrough CONNECT flow record
+(byte counts, sni); the same tunnel without --ignore-hosts is intercepted
+(lucent's certificate, an https flow, no CONNECT record); a 1 MiB
+bidirectional byte-exact opaque tunnel to a raw echo server (server speaks
+first) and a client-first non-TLS, non-HTTP tunnel; CONNECT to a refused
+port and to an unknown host -> 502; CONNECT flow records; a WebSocket-style
+Upgrade (101 Switching Protocols, Upgrade/Connection forwarded) after which
+bytes are echoed through the tunnel.  HTTPS interception itself is covered
+by test_tls.py.
 
 Run: python3 tests/e2e/test_connect.py --lucent build/lucent
 """
@@ -27,7 +32,8 @@ from harness import check, eq, contains  # noqa: E402
 def setup():
     ctx = H.Ctx()
     ctx.nginx = H.Nginx(tls=True)
-    ctx.lucent = H.Lucent()
+    # keep testing passthrough: a.test (any port) is not intercepted
+    ctx.lucent = H.Lucent(["--ignore-hosts", r"^a\.test:[0-9]+$"])
     return ctx
 
 
@@ -70,6 +76,9 @@ def test_connect_flow_record(ctx):
     eq(f["status"], 200)
     eq(f["error"], None)
     eq(f["server"], "127.0.0.1:%d" % ctx.nginx.tls_port)
+    eq(f["sni"], "a.test", "the passthrough record names the SNI the client sent")
+    eq(f["tls_client"], None)
+    eq(f["tls"], False)
     check(isinstance(f["request_size"], int) and f["request_size"] > 100, "request_size %r" % f["request_size"])
     check(isinstance(f["response_size"], int) and f["response_size"] > len(H.HELLO_TXT),
           "response_size %r" % f["response_size"])
@@ -98,6 +107,28 @@ def test_openssl_s_client_proxy(ctx):
     contains(text, "Verify return code: 0 (ok)")
     contains(text, "HTTP/1.1 200 OK")
     contains(text, H.HELLO_TXT.decode())
+
+
+def test_tls_tunnel_intercepted_without_ignore_hosts(ctx):
+    # the same origin, no --ignore-hosts: lucent intercepts (its own certificate)
+    lu = H.Lucent(["--upstream-ca", ctx.nginx.cert])
+    try:
+        auth = "a.test:%d" % ctx.nginx.tls_port
+        r = H.curl(lu, "-v", "--cacert", lu.ca_cert, "-o", "-", _https(ctx, "/hello.txt?icpt=1"))
+        eq(r.rc, 0, r.err[-2000:])
+        eq(r.out, H.HELLO_TXT)
+        check(re.search(r"issuer: CN=lucent CA", r.err), "lucent's certificate expected:\n" + r.err[-2000:])
+        f = lu.wait_flow(lambda f: f.get("url") == "https://%s/hello.txt?icpt=1" % auth, 10)
+        check(f, "no https flow record:\n" + lu.flow_text()[-2000:])
+        eq(f["tls"], True)
+        eq(f["status"], 200)
+        time.sleep(0.5)
+        check(not [x for x in lu.flows() if x.get("method") == "CONNECT"], "no CONNECT record when intercepted")
+        # the origin's own CA alone no longer verifies: the client sees lucent's leaf
+        r = H.curl(lu, "--cacert", ctx.nginx.cert, "-o", "/dev/null", "https://%s/hello.txt?icpt=2" % auth)
+        eq(r.rc, 60, r.err[-1000:])
+    finally:
+        lu.stop()
 
 
 def test_raw_tunnel_bidirectional_1mib():
@@ -135,6 +166,8 @@ def test_raw_tunnel_bidirectional_1mib():
         check(f, "no CONNECT record")
         eq(f["request_size"], len(payload))
         eq(f["response_size"], len(payload) + len(b"SERVER-FIRST\n"))
+        eq(f["sni"], None)
+        eq(f["tls"], False)
     finally:
         lu.stop()
         o.stop()
@@ -154,6 +187,38 @@ def test_connect_bytes_sent_with_connect_head():
             eq(c.reader.read_exact(len("early-bytes")), b"early-bytes")
         finally:
             c.close()
+        f = lu.wait_flow(lambda f: f.get("method") == "CONNECT", 10)
+        check(f, "no CONNECT record for the opaque tunnel")
+        eq(f["request_size"], len("early-bytes"))
+        eq(f["sni"], None)
+    finally:
+        lu.stop()
+        o.stop()
+
+
+def test_client_first_binary_tunnel_is_opaque():
+    # neither a ClientHello nor a request line: bytes pass through untouched
+    o = H.Origin(H.handler_tcp_echo())
+    lu = H.Lucent()
+    try:
+        c = H.RawClient(lu.port)
+        try:
+            auth = o.authority()
+            c.send("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (auth, auth))
+            eq(c.response("CONNECT").status, 200)
+            payload = b"\x00\x01binary\xff" + os.urandom(5000)
+            c.send(payload)
+            eq(c.reader.read_exact(len(payload)), payload)
+            # a "request line" later in the stream is just data now
+            c.send(b"GET / HTTP/1.1\r\n\r\n")
+            eq(c.reader.read_exact(18), b"GET / HTTP/1.1\r\n\r\n")
+        finally:
+            c.close()
+        f = lu.wait_flow(lambda f: f.get("method") == "CONNECT", 10)
+        check(f, "no CONNECT record")
+        eq(f["request_size"], len(payload) + 18)
+        eq(f["response_size"], len(payload) + 18)
+        eq(o.conns[0].raw, payload + b"GET / HTTP/1.1\r\n\r\n", "origin got exactly the client's bytes")
     finally:
         lu.stop()
         o.stop()
