@@ -250,13 +250,12 @@ enum hello_rc hello_parse(const unsigned char *p, size_t len, struct hello *h)
     if (p[0] != HELLO_CONTENT_HANDSHAKE || (len >= 2 && p[1] != 3))
         return HELLO_NOT_TLS;
 
-    /* Records, until the message is whole or the input runs out. Each record
-     * header read is needed (the message was not yet whole), so each record
-     * must fit within HELLO_MAX. */
+    /* Records, until the message is whole or the input runs out. Every record
+     * read is needed (the message is not yet whole), so each must end within
+     * HELLO_MAX, and once the message size is known so must the smallest
+     * record that could bring the rest. Hence with len >= HELLO_MAX every
+     * needed record has arrived: the answer is never NEED_MORE. */
     while (!known || got < total) {
-        size_t want = known ? total - declared : HELLO_MSG_HEADER - declared;
-        if (off + HELLO_RECORD_HEADER + want > HELLO_MAX)
-            return HELLO_BAD; /* even the smallest next record would pass the cap */
         const unsigned char *rec = p + off;
         size_t avail = len - off;
         if (avail == 0)

@@ -101,7 +101,8 @@ static void up_tls_done(struct conn *c, bool ok)
         }
         nnames = tls_peer_names(ssl, names, PEER_NAMES_MAX);
     }
-    bufferevent_set_timeouts(c->ubev, NULL, NULL);
+    if (c->ubev)
+        bufferevent_set_timeouts(c->ubev, NULL, NULL);
     if (c->state == CONN_HANDSHAKE) {
         client_tls_start(c, names, nnames);
     } else if (c->up_tls_error) {
@@ -294,7 +295,8 @@ static void decide(struct conn *c)
     c->state = CONN_HANDSHAKE;
     c->flow->tls = true;
     snprintf(c->flow->sni, sizeof(c->flow->sni), "%s", c->sni);
-    evtimer_add(c->timer, &c->w->tv_connect);
+    /* the upstream handshake has its own deadline; the client's starts later */
+    evtimer_del(c->timer);
     intercept_upstream_tls(c);
 }
 

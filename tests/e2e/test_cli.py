@@ -3,9 +3,13 @@
 Covers: --help/-h exits 0 and mentions every option of the contract,
 --version exits 0; unknown options, missing values and bad values
 (-p 70000, --workers 0, --header-timeout abc, ...) exit with status 2 and a
-one-line stderr message naming the option, without starting to listen;
+one-line stderr message naming the option, without starting to listen
+(also a bad --ignore-hosts regex and empty --confdir/--upstream-ca); an
+unloadable --upstream-ca or unusable --confdir fails at startup; the TLS
+options are accepted;
 accepted value forms (k/m suffix, decimal seconds, --workers 1/2); the
-single "lucent: listening on HOST:PORT" stderr line; default port 8080;
+single "lucent: listening on HOST:PORT" stderr line, preceded by one
+"lucent: CA certificate ..." line; default port 8080;
 log lines on stdout when stdout is not a TTY even without --headless;
 SIGTERM and SIGINT -> exit status 0 with a complete flow log, also with an
 open idle keep-alive connection and with a transfer in flight.
@@ -26,7 +30,8 @@ from harness import check, eq, contains  # noqa: E402
 
 OPTIONS = ["-h", "--help", "--version", "--listen-host", "-p", "--listen-port", "--workers", "--headless",
            "--flow-log", "--header-timeout", "--idle-timeout", "--connect-timeout", "--upstream-timeout",
-           "--max-header-size", "--max-headers", "-v", "--verbose", "-q", "--quiet"]
+           "--max-header-size", "--max-headers", "-v", "--verbose", "-q", "--quiet",
+           "--confdir", "--upstream-ca", "--ssl-insecure", "--ignore-hosts", "--no-auto-ignore"]
 
 
 def _mentions(text, opt):
@@ -67,6 +72,14 @@ BAD = [
     (["--max-headers", "ten"], ["--max-headers"]),
     (["--flow-log"], ["--flow-log"]),
     (["-p"], ["-p", "--listen-port", "'p'"]),
+    (["--ignore-hosts", "("], ["--ignore-hosts"]),
+    (["--ignore-hosts", "a[b"], ["--ignore-hosts"]),
+    (["--ignore-hosts"], ["--ignore-hosts"]),
+    (["--confdir"], ["--confdir"]),
+    (["--confdir", ""], ["--confdir"]),
+    (["--upstream-ca"], ["--upstream-ca"]),
+    (["--upstream-ca", ""], ["--upstream-ca"]),
+    (["--ssl-insecure=yes"], ["--ssl-insecure"]),
 ]
 
 
@@ -102,8 +115,56 @@ def test_listening_line_exactly_once():
         eq(len(lines), 1, "listening lines with --workers 2: %r" % lines)
         check(H.LISTEN_RE.match(lines[0]), "format: %r" % lines[0])
         check(lu.port > 0, "ephemeral port")
+        all_lines = lu.stderr().splitlines()
+        ca = [i for i, l in enumerate(all_lines) if H.CA_LINE_RE.match(l)]
+        eq(len(ca), 1, "one 'lucent: CA certificate ...' line: %r" % all_lines)
+        check(ca[0] < all_lines.index(lines[0]), "the CA line comes before 'listening on': %r" % all_lines)
     finally:
         lu.stop()
+
+
+def test_upstream_ca_unloadable_fails():
+    d = H.mktemp("lucent-e2e-cli-")
+    notpem = os.path.join(d, "not-a-ca.pem")
+    with open(notpem, "w") as f:
+        f.write("this is not a certificate\n")
+    for path in (os.path.join(d, "missing.pem"), notpem):
+        rc, out, err = H.run_lucent_cmd(["-p", "0", "--headless", "--upstream-ca", path], timeout=5)
+        check(rc not in (None, 0), "--upstream-ca %s must fail at startup (rc=%r, stderr %r)" % (path, rc, err[-300:]))
+        check("--upstream-ca" in err or path in err, "the message names the option or file: %r" % err[-500:])
+        check("listening on" not in err, "must not start listening")
+
+
+def test_confdir_unusable_fails():
+    d = H.mktemp("lucent-e2e-cli-")
+    afile = os.path.join(d, "file")
+    with open(afile, "w") as f:
+        f.write("x")
+    for conf in (afile, os.path.join(afile, "sub")):
+        rc, out, err = H.run_lucent_cmd(["-p", "0", "--headless", "--confdir", conf], timeout=5)
+        check(rc not in (None, 0), "--confdir %s must fail (rc=%r, stderr %r)" % (conf, rc, err[-300:]))
+        check(err.strip(), "an error message on stderr")
+        check("listening on" not in err, "must not start listening")
+    with open(afile) as f:
+        eq(f.read(), "x", "a file given as --confdir is left alone")
+
+
+def test_tls_options_accepted():
+    n = H.Nginx()
+    d = H.mktemp("lucent-e2e-cli-")
+    pki = H.TestPKI("lucent e2e cli CA")
+    for args in (["--ssl-insecure"], ["--no-auto-ignore"], ["--upstream-ca", pki.ca_cert],
+                 ["--ignore-hosts", r"^a\.test:", "--ignore-hosts", "b.test"],
+                 ["--confdir", os.path.join(d, "c1")], ["--confdir=" + os.path.join(d, "c2")]):
+        lu = H.Lucent(args)
+        try:
+            r = H.curl(lu, "-o", "-", n.url("/hello.txt"))
+            eq(r.out, H.HELLO_TXT, "with %r" % args)
+            check(os.path.isfile(lu.ca_path()), "CA in %s with %r" % (lu.confdir, args))
+        finally:
+            lu.stop()
+    check(os.path.isfile(os.path.join(d, "c2", H.CA_KEY_FILE)), "--confdir=DIR form")
+    n.stop()
 
 
 def test_default_port_8080():

@@ -4,9 +4,12 @@ Covers: every field of a record per the contract (id, client, server, method,
 url with/without default port, http_version, status, reason, tls,
 request_headers in the client's order and case, response_headers as the
 origin sent them, trailers, request/response sizes after de-chunking, timing
-keys, error null), one line per finished flow with unique ids, records
-readable while lucent is still running (flushed per line), HTTP/1.0 version,
-and the CONNECT flow record (url host:port, byte counts both ways).
+keys, error null, sni/tls_client/tls_server/server_cert null for plain
+HTTP), one line per finished flow with unique ids, records readable while
+lucent is still running (flushed per line), HTTP/1.0 version, the CONNECT
+flow record (url host:port, byte counts both ways), and the TLS fields of an
+intercepted request (sni, tls_client, tls_server, server_cert, https url)
+and of a passthrough tunnel (sni only).
 
 Run: python3 tests/e2e/test_flowlog.py --lucent build/lucent
 """
@@ -23,7 +26,7 @@ import harness as H  # noqa: E402
 from harness import check, eq, contains  # noqa: E402
 
 KEYS = {"local_reply", "id", "client", "server", "method", "url", "http_version", "status", "reason", "tls",
-        "request_headers", "response_headers", "request_trailers", "response_trailers",
+        "sni", "tls_client", "tls_server", "server_cert", "request_headers", "response_headers", "request_trailers", "response_trailers",
         "request_size", "response_size", "timing", "error"}
 TIMING_KEYS = {"start", "connect_ms", "response_start_ms", "total_ms"}
 
@@ -85,6 +88,8 @@ def test_get_record_fields(ctx):
     eq(f["status"], 200)
     eq(f["reason"], "OK")
     eq(f["tls"], False)
+    for k in ("sni", "tls_client", "tls_server", "server_cert"):
+        eq(f[k], None, "%s of a plain-HTTP flow" % k)
     eq(f["request_headers"], [["Host", auth], ["User-Agent", "lucent-e2e/1"], ["X-Mixed-CASE", "Value One"],
                               ["accept", "*/*"], ["x-dup", "1"], ["X-Dup", "2"]])
     # response headers exactly as nginx sent them (order + case)
@@ -283,6 +288,8 @@ def test_connect_record():
         eq(f["response_size"], len(greeting) + len(payload), "bytes server->client")
         eq(f["error"], None)
         eq(f["tls"], False)
+        for k in ("sni", "tls_client", "tls_server", "server_cert"):
+            eq(f[k], None, "%s of an opaque (non-TLS) tunnel" % k)
         line = lu.wait_stdout(r" CONNECT " + auth.replace(".", r"\.") + " ", 5)
         check(line, "no CONNECT log line: %r" % lu.stdout())
         rx = (r"^127\.0\.0\.1:\d+ CONNECT " + re.escape(auth) +
@@ -292,6 +299,49 @@ def test_connect_record():
     finally:
         lu.stop()
         o.stop()
+
+
+def _tls_fixture():
+    pki = H.TestPKI("lucent e2e flowlog CA")
+    good = pki.issue("a.test", ["DNS:a.test"])
+    return pki, H.Nginx(tls=good)
+
+
+def test_tls_fields_intercepted_and_passthrough():
+    pki, n = _tls_fixture()
+    lu = H.Lucent(["--upstream-ca", pki.ca_cert, "--ignore-hosts", r"^c\.test:"])
+    try:
+        url = "https://a.test:%d/hello.txt?t=1" % n.tls_port
+        r = H.curl(lu, "--cacert", lu.ca_cert, "-o", "-", url)
+        eq(r.rc, 0, r.err)
+        eq(r.out, H.HELLO_TXT)
+        f = _find(lu, url)
+        eq(set(f.keys()), KEYS, "keys of an intercepted request")
+        eq(f["tls"], True)
+        eq(f["sni"], "a.test")
+        rx = r"^TLSv1\.[23] [A-Z0-9_-]+( \(resumed\))?$"     # VERSION CIPHER [(resumed)]
+        check(re.match(rx, f["tls_client"] or ""), "tls_client %r" % f["tls_client"])
+        check(re.match(rx, f["tls_server"] or ""), "tls_server %r" % f["tls_server"])
+        check(re.match(r"^subject: .*a\.test.*; issuer: .*lucent e2e flowlog CA.*; valid .* GMT to .* GMT$",
+                       f["server_cert"] or ""), "server_cert %r" % f["server_cert"])
+        eq(f["server"], "127.0.0.1:%d" % n.tls_port)
+        eq(f["response_size"], len(H.HELLO_TXT))
+        # passthrough (c.test is ignored): a CONNECT record with sni, no TLS details
+        auth = "c.test:%d" % n.tls_port
+        # (-k: the origin certificate names a.test only)
+        r = H.curl(lu, "-k", "-o", "/dev/null", "https://%s/hello.txt" % auth)
+        eq(r.rc, 0, r.err)
+        f = _find(lu, auth, "CONNECT")
+        eq(set(f.keys()), KEYS, "keys of a CONNECT record")
+        eq(f["sni"], "c.test")
+        eq(f["tls"], False)
+        for k in ("tls_client", "tls_server", "server_cert"):
+            eq(f[k], None, k)
+        line = "".join(l for l in lu.flow_text().splitlines() if '"CONNECT"' in l)
+        check('"sni":"c.test"' in line.replace(" ", ""), "sni as a JSON string: %r" % line)
+    finally:
+        lu.stop()
+        n.stop()
 
 
 def test_complete_after_sigterm():

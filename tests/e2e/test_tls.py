@@ -19,13 +19,20 @@ carrying sni; a client that rejects lucent's certificate -> CONNECT flow with
 tls-client-rejected, then passthrough for that host:port (not with
 --no-auto-ignore); plain HTTP inside a CONNECT tunnel; the
 http://lucent.proxy/ page and certificate downloads (no DNS lookup).
+Edge cases: close_notify on "Connection: close"; a ClientHello cut into
+tiny TCP segments or sent together with the CONNECT head; no SNI (leaf for
+the CONNECT host; SNI upstream = CONNECT host); SNI differing from an IP
+CONNECT host; [::1] literal; port 443 (url without port); 1 MiB and chunked
+uploads over both TLS legs; 12 parallel TLS clients; a TLS 1.2-only client;
+an origin that does not speak TLS (502 over TLS, lucent survives) or stalls
+its handshake (bounded, blamed on the origin); a half-sent ClientHello is
+not held forever.
 
 Run: python3 tests/e2e/test_tls.py --lucent build/lucent
 """
 
 import os
 import re
-import signal
 import stat
 import sys
 import time
@@ -249,7 +256,7 @@ def test_flow_record_of_intercepted_request(ctx):
           % f["request_headers"])
     for k in ("tls_client", "tls_server"):
         check(isinstance(f[k], str) and f[k].startswith("TLSv1."), "%s: %r" % (k, f[k]))
-        check(re.match(r"^TLSv1\.[23] \S+$", f[k]), "%s is 'VERSION CIPHER': %r" % (k, f[k]))
+        check(re.match(r"^TLSv1\.[23] [A-Z0-9_-]+( \(resumed\))?$", f[k]), "%s is 'VERSION CIPHER': %r" % (k, f[k]))
     sc = f["server_cert"]
     check(isinstance(sc, str), "server_cert: %r" % sc)
     check(re.search(r"subject: .*CN ?= ?a\.test", sc), "server_cert subject: %r" % sc)
@@ -595,6 +602,117 @@ def test_sni_differs_from_connect_host(ctx):
     f = find_flow(ctx.lucent, lambda f: "snidiff=1" in f.get("url", ""), "snidiff")
     eq(f["sni"], "a.test")
     eq(f["tls"], True)
+
+
+def test_no_sni_uses_connect_host(ctx):
+    # a client that sends no SNI to a named host: the leaf is for the CONNECT
+    # host, and lucent still verifies (and names) the origin as that host
+    o = H.Origin(H.handler_fixed(body=b"no-sni\n"), tls=ctx.good)
+    try:
+        auth = "a.test:%d" % o.port
+        c = H.TlsClient(ctx.lucent.port, auth, None, verify=False)
+        try:
+            m = c.request("GET /nosni HTTP/1.1\r\nHost: %s\r\n\r\n" % auth)
+            eq(m.status, 200, "body %r" % m.body[:300])
+            eq(m.body, b"no-sni\n")
+            leaf = H.cert_info(c.peer_cert_der(), der=True)
+        finally:
+            c.close()
+        check("DNS:a.test" in leaf["san"], "leaf for the CONNECT host: %r" % leaf["san"])
+        eq(leaf["issuer"], "CN = lucent CA, O = lucent")
+        check(o.wait_conns(1), "origin saw no connection")
+        eq(o.conns[0].sni, "a.test", "SNI upstream = the CONNECT host")
+        f = get_flow(ctx.lucent, "https://%s/nosni" % auth)
+        eq(f["sni"], None)
+    finally:
+        o.stop()
+
+
+def test_partial_client_hello_times_out():
+    # a client that stops in the middle of its ClientHello is not held forever
+    lu = H.Lucent(["--idle-timeout", "1", "--header-timeout", "1", "--connect-timeout", "1"])
+    o = H.Origin(H.handler_silent(20))
+    try:
+        auth = o.authority()
+        c = H.RawClient(lu.port)
+        try:
+            c.send("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (auth, auth))
+            eq(c.response("CONNECT").status, 200)
+            c.send(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")     # a ClientHello's first 11 bytes
+            t0 = time.monotonic()
+            check(c.at_eof(10), "lucent still holds a half-sent ClientHello after 10 s")
+            check(time.monotonic() - t0 < 9, "closed too late")
+        finally:
+            c.close()
+        check(lu.alive(), "alive")
+    finally:
+        lu.stop()
+        o.stop()
+
+
+def test_origin_tls_handshake_stalls():
+    # the origin accepts TCP but never answers the ClientHello: bounded by
+    # --connect-timeout; the client is told (502 over TLS) or closed, lucent lives
+    o = H.Origin(H.handler_silent(20))
+    lu = H.Lucent(["--connect-timeout", "1"])
+    try:
+        auth = "a.test:%d" % o.port
+        t0 = time.monotonic()
+        outcome = None
+        try:
+            c = H.TlsClient(lu.port, auth, "a.test", cafile=lu.ca_cert, timeout=10)
+            try:
+                m = c.request("GET /stall HTTP/1.1\r\nHost: %s\r\n\r\n" % auth)
+                outcome = m.status
+                eq(m.status, 502, "status after the origin's handshake timed out")
+                check(m.body.startswith(b"lucent: "), "body %r" % m.body)
+            finally:
+                c.close()
+        except (OSError, EOFError) as e:
+            outcome = repr(e)
+            check(not isinstance(e, H.socket.timeout), "no answer within 10 s: %r" % e)
+        check(time.monotonic() - t0 < 9, "took %.1f s (outcome %r)" % (time.monotonic() - t0, outcome))
+        check(lu.alive(), "lucent died (outcome %r); stderr:\n%s" % (outcome, lu.stderr()[-1500:]))
+        f = find_flow(lu, lambda f: f.get("error") and (f.get("url") == auth or
+                                                        f.get("url", "").startswith("https://" + auth)),
+                      "the stalled origin")
+        check("timed out" in f["error"], "error says it timed out: %r" % f["error"])
+        check("client" not in f["error"], "the origin stalled, not the client; error blames the client: %r"
+              % f["error"])
+    finally:
+        check(lu.alive(), "lucent died; stderr:\n%s" % lu.stderr()[-1500:])
+        lu.stop()
+        o.stop()
+
+
+def test_client_tls12_only(ctx):
+    url = ctx.nginx.https_url("/hello.txt?tls12=1")
+    g = fetch(ctx, ctx.lucent, url, cacert=ctx.lucent.ca_cert, extra=["--tlsv1.2", "--tls-max", "1.2"])
+    eq((g.rc, g.status, g.body), (0, 200, H.HELLO_TXT), g.err[-800:])
+    f = get_flow(ctx.lucent, url)
+    check((f["tls_client"] or "").startswith("TLSv1.2 "), "tls_client of a TLS 1.2 client: %r" % f["tls_client"])
+    check((f["tls_server"] or "").startswith("TLSv1."), "tls_server %r" % f["tls_server"])
+
+
+def test_connect_ipv6_literal_intercepted(ctx):
+    lu = H.Lucent(["--ssl-insecure"])     # the origin certificate has no IP SAN
+    try:
+        auth = "[::1]:%d" % ctx.nginx.tls_port
+        c = H.TlsClient(lu.port, auth, "::1", cafile=lu.ca_cert)
+        try:
+            m = c.request("GET /hello.txt?v6=1 HTTP/1.1\r\nHost: %s\r\n\r\n" % auth)
+            eq(m.status, 200)
+            eq(m.body, H.HELLO_TXT)
+            leaf = H.cert_info(c.peer_cert_der(), der=True)
+        finally:
+            c.close()
+        check([x for x in leaf["san"] if x.startswith("IP Address:") and x.rstrip().endswith(":1")],
+              "IPv6 SAN in the leaf: %r" % leaf["san"])
+        f = get_flow(lu, "https://%s/hello.txt?v6=1" % auth)
+        eq(f["server"], auth)
+        eq(f["tls"], True)
+    finally:
+        lu.stop()
 
 
 # ---------------------------------------------------------------------------

@@ -772,6 +772,15 @@ static void test_bad_fields(void)
         check_bad_msg(b, "extensions length mismatch");
     }
 
+    /* Whole extensions, then bytes after the block inside the message. */
+    b = b_new();
+    hello_begin(b);
+    ext_sni(b, "a.test");
+    b_close(b);
+    ext_raw(b, 0x1234, "", 0);
+    b_close(b);
+    check_bad_msg(b, "bytes after the extensions block");
+
     /* An extension running past the block; a block ending inside a header. */
     b = b_new();
     hello_begin(b);
@@ -839,7 +848,7 @@ static void test_bad_sni(void)
     /* Two host_names. */
     b = b_new();
     hello_begin(b);
-    ext_raw(b, 0, "\x00\x0a\x00\x00\x02" "ab" "\x00\x00\x01" "c", 12);
+    ext_raw(b, 0, "\x00\x09\x00\x00\x02" "ab" "\x00\x00\x01" "c", 11);
     hello_end(b);
     check_bad_msg(b, "two host_names");
     static const struct {
@@ -882,6 +891,7 @@ static void test_bad_alpn(void)
         {"\x00\x03\x02h\x7f", 5},           /* DEL */
         {"\x00\x03\x02h\xc3", 5},           /* not ASCII */
         {"\x00\x03\x02\x0a\x0b", 5},        /* not GREASE */
+        {"\x00\x03\x02\x0b\x0b", 5},        /* nor this */
         {"\x00\x04\x03\x0a\x0a\x0a", 6},    /* not GREASE either */
     };
     for (size_t i = 0; i < LC_ARRAY_LEN(raw); i++) {
