@@ -13,7 +13,7 @@
 #include <string.h>
 
 #define HELLO_RECORD_HEADER 5
-#define HELLO_RECORD_MAX (16384 + 2048) /* TLSCiphertext limit; plaintext may not be larger */
+#define HELLO_RECORD_MAX (16384 + 2048) /* largest record length (RFC 5246 6.2.3) */
 #define HELLO_CONTENT_HANDSHAKE 0x16
 #define HELLO_CLIENT_HELLO 1
 #define HELLO_MSG_HEADER 4 /* msg_type(1) length(3) */
@@ -82,8 +82,8 @@ static enum hello_rc rd_vec(struct rd *r, size_t width, size_t end, size_t *vec_
 
 static bool is_host_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == '_';
 }
 
 /* server_name (RFC 6066 3): the first and only host_name entry; entries of
@@ -163,8 +163,7 @@ static enum hello_rc parse_alpn(const unsigned char *b, size_t len, struct hello
 }
 
 /* supported_versions, ClientHello form (RFC 8446 4.2.1): versions<2..254>. */
-static enum hello_rc parse_supported_versions(const unsigned char *b, size_t len,
-                                              struct hello *h)
+static enum hello_rc parse_supported_versions(const unsigned char *b, size_t len, struct hello *h)
 {
     struct rd r = {b, len, 0};
     size_t list_end;
@@ -286,8 +285,8 @@ enum hello_rc hello_parse(const unsigned char *p, size_t len, struct hello *h)
         if (got >= 1 && msg[0] != HELLO_CLIENT_HELLO)
             return HELLO_BAD;
         if (!known && got >= HELLO_MSG_HEADER) {
-            total = HELLO_MSG_HEADER +
-                    ((size_t)msg[1] << 16 | (size_t)msg[2] << 8 | (size_t)msg[3]);
+            total =
+                HELLO_MSG_HEADER + ((size_t)msg[1] << 16 | (size_t)msg[2] << 8 | (size_t)msg[3]);
             known = true;
         }
         if (known && declared > total)
@@ -301,8 +300,8 @@ enum hello_rc hello_parse(const unsigned char *p, size_t len, struct hello *h)
     }
     if (!known)
         return HELLO_NEED_MORE;
-    enum hello_rc rc = parse_body(msg + HELLO_MSG_HEADER, got - HELLO_MSG_HEADER,
-                                  total - HELLO_MSG_HEADER, h);
+    enum hello_rc rc =
+        parse_body(msg + HELLO_MSG_HEADER, got - HELLO_MSG_HEADER, total - HELLO_MSG_HEADER, h);
     if (rc != HELLO_OK)
         return rc;
     if (got < total)

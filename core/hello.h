@@ -53,7 +53,7 @@ struct hello {
  * HELLO_BAD: anything else that is not a well-formed ClientHello, including
  * one that would need more than HELLO_MAX bytes; decided as early as the
  * bytes allow. *h is always written; it is meaningful only on HELLO_OK. */
-enum hello_rc hello_parse(const unsigned char *p, size_t len, struct hello *h) LC_NONNULL(1, 3)
-    LC_WUR;
+enum hello_rc hello_parse(const unsigned char *p, size_t len, struct hello *h)
+    LC_NONNULL(1, 3) LC_WUR;
 
 #endif

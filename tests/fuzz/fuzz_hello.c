@@ -63,8 +63,8 @@ static void check(const uint8_t *p, size_t len)
             memchr(h.alpn, '\0', sizeof(h.alpn)) == NULL)
             __builtin_trap();
         for (const char *s = h.sni; *s; s++)
-            if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' ||
-                  *s == '-' || *s == '_'))
+            if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' || *s == '-' ||
+                  *s == '_'))
                 __builtin_trap();
         for (const char *s = h.alpn; *s; s++)
             if (*s < 0x20 || *s > 0x7e)
