@@ -136,14 +136,48 @@ void conn_flush(struct bufferevent *bev)
         bufferevent_enable(bev, EV_WRITE);
 }
 
+/* For an upstream OpenSSL bev: decrypts what its buffer BIO already holds
+ * (see intercept_upstream_tls), which libevent does not know is there. */
+static size_t tls_read_more(struct bufferevent *bev, size_t budget)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(bev);
+    BIO *rbio = SSL_get_rbio(ssl);
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t got = 0;
+
+    if (rbio == NULL || BIO_next(rbio) == NULL || !SSL_is_init_finished(ssl))
+        return 0; /* not ours (the client side is a filter) */
+    while (got < budget && (SSL_has_pending(ssl) || BIO_pending(rbio) > 0)) {
+        struct evbuffer_iovec v;
+        size_t want = budget - got < 65536 ? budget - got : 65536;
+        if (evbuffer_reserve_space(in, (ev_ssize_t)want, &v, 1) < 1)
+            break;
+        int n = SSL_read(ssl, v.iov_base, (int)(v.iov_len < want ? v.iov_len : want));
+        if (n <= 0) {
+            /* WANT_READ (a partial record), EOF or an error: libevent's next
+             * read sees the same and reports it */
+            v.iov_len = 0;
+            evbuffer_commit_space(in, &v, 1);
+            ERR_clear_error();
+            break;
+        }
+        v.iov_len = (size_t)n;
+        evbuffer_commit_space(in, &v, 1);
+        got += (size_t)n;
+    }
+    return got;
+}
+
 size_t conn_read_more(struct bufferevent *bev, size_t budget)
 {
     struct evbuffer *in = bufferevent_get_input(bev);
     size_t got = 0;
     int fd = bufferevent_getfd(bev);
 
-    if (conn_is_tls(bev) || !(bufferevent_get_enabled(bev) & EV_READ))
-        return 0; /* OpenSSL bevs read large slices themselves */
+    if (conn_is_tls(bev))
+        return (bufferevent_get_enabled(bev) & EV_READ) ? tls_read_more(bev, budget) : 0;
+    if (!(bufferevent_get_enabled(bev) & EV_READ))
+        return 0;
     evbuffer_unfreeze(in, 0); /* the end of a bufferevent's input is frozen for the user */
     while (got < budget) {
         struct evbuffer_iovec v[2];

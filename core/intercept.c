@@ -156,6 +156,23 @@ void intercept_upstream_tls(struct conn *c)
         up_tls_done(c, false);
         return;
     }
+    /* Reads go through a 64 KiB buffer BIO: OpenSSL alone reads a record
+     * header, then its body, two read(2)s per 16 KiB. What the buffer holds
+     * is invisible to the event loop; conn_read_more() drains it. Writes
+     * go straight to the socket. */
+    BIO *sock = BIO_new_socket(fd, BIO_NOCLOSE);
+    BIO *rbuf = BIO_new(BIO_f_buffer());
+    if (sock == NULL || rbuf == NULL || BIO_set_read_buffer_size(rbuf, 64 * 1024) != 1 ||
+        BIO_up_ref(sock) != 1) {
+        BIO_free(sock);
+        BIO_free(rbuf);
+        SSL_free(ssl);
+        c->up_tls_error = strdup("cannot set up upstream TLS: out of memory");
+        up_tls_done(c, false);
+        return;
+    }
+    BIO_push(rbuf, sock);
+    SSL_set_bio(ssl, rbuf, sock); /* both references now the SSL's */
     /* the plain bufferevent lets go of the socket; an OpenSSL one takes it */
     bufferevent_disable(c->ubev, EV_READ | EV_WRITE);
     bufferevent_setfd(c->ubev, -1);

@@ -4,6 +4,7 @@
  * connections (their unfinished flows are published as failed), then let
  * the output thread write everything and flush. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,12 @@ int main(int argc, char **argv)
                     : o.verbosity == 0 ? LOG_LVL_WARN
                     : o.verbosity == 1 ? LOG_LVL_INFO
                                        : LOG_LVL_DEBUG;
+
+    /* Streaming reuses buffers of 64-512 KiB all the time: keep them in the
+     * heap instead of a fresh mmap (and page faults) for each, and give
+     * memory back to the system only past a few MiB of slack. */
+    mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
 
     nworkers = o.workers;
     if (nworkers == 0) {
