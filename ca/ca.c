@@ -438,8 +438,7 @@ fail:
     return -1;
 }
 
-/* A random positive non-zero serial of CA_SERIAL_BYTES bytes. */
-static int set_random_serial(X509 *crt)
+int ca_random_serial(X509 *crt)
 {
     unsigned char b[CA_SERIAL_BYTES];
     ASN1_INTEGER *ai = NULL;
@@ -492,7 +491,7 @@ static int create_ca(EVP_PKEY **pkey, X509 **pcert, char *err, size_t errlen)
     if (crt == NULL)
         goto fail_cert;
     name = X509_get_subject_name(crt);
-    if (!X509_set_version(crt, X509_VERSION_3) || set_random_serial(crt) < 0 ||
+    if (!X509_set_version(crt, X509_VERSION_3) || ca_random_serial(crt) < 0 ||
         !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)"lucent CA",
                                     -1, -1, 0) ||
         !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"lucent", -1,

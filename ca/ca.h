@@ -45,5 +45,7 @@ struct ca {
  * err (the OpenSSL error queue is drained into it, never left behind). */
 struct ca *ca_load_or_create(const char *dir, char *err, size_t errlen) LC_NONNULL(1, 2) LC_WUR;
 void ca_free(struct ca *ca); /* NULL is fine */
+/* Gives crt a random positive non-zero 128-bit serial (CA and leaves). */
+int ca_random_serial(X509 *crt) LC_NONNULL(1) LC_WUR;
 
 #endif

@@ -37,7 +37,6 @@ enum {
     MINT_LABEL_MAX = 63,            /* longest DNS label */
     MINT_CN_MAX = 63,               /* ub-common-name: longer hosts get no CN */
     MINT_STACK_NAMES = 8,           /* host + extras handled without malloc */
-    MINT_SERIAL_BYTES = 16,         /* 128 random bits, top bit cleared */
     MINT_BACKDATE_SECS = 2 * 86400, /* tolerate clients whose clock is behind */
     MINT_VALID_DAYS = 365,          /* total validity 367 days <= 397 (CA/B) */
     MINT_RENEW_SECS = 86400,        /* a cached leaf this close to expiry is re-minted */
@@ -306,34 +305,6 @@ oom:
 
 /* ---- minting ------------------------------------------------------------ */
 
-/* A random positive non-zero serial of MINT_SERIAL_BYTES bytes. */
-static int set_random_serial(X509 *crt)
-{
-    unsigned char b[MINT_SERIAL_BYTES];
-    ASN1_INTEGER *ai = NULL;
-    BIGNUM *bn = NULL;
-    bool zero;
-    int rc = -1;
-
-    do {
-        if (RAND_bytes(b, sizeof(b)) != 1)
-            return -1;
-        b[0] &= 0x7f;
-        zero = true;
-        for (size_t i = 0; i < sizeof(b); i++)
-            zero = zero && b[i] == 0;
-    } while (zero);
-    bn = BN_bin2bn(b, sizeof(b), NULL);
-    if (bn == NULL || (ai = BN_to_ASN1_INTEGER(bn, NULL)) == NULL)
-        goto done;
-    if (X509_set_serialNumber(crt, ai))
-        rc = 0;
-done:
-    ASN1_INTEGER_free(ai);
-    BN_free(bn);
-    return rc;
-}
-
 static int set_subject(X509 *crt, const char *host)
 {
     X509_NAME *name = X509_get_subject_name(crt);
@@ -408,7 +379,7 @@ static X509 *mint_one(struct mint *m, const struct names *nm, char *err, size_t 
 {
     X509 *crt = X509_new();
 
-    if (crt == NULL || !X509_set_version(crt, X509_VERSION_3) || set_random_serial(crt) < 0 ||
+    if (crt == NULL || !X509_set_version(crt, X509_VERSION_3) || ca_random_serial(crt) < 0 ||
         !X509_set_issuer_name(crt, m->issuer) || set_subject(crt, nm->v[0]) < 0 ||
         !X509_gmtime_adj(X509_getm_notBefore(crt), -(long)MINT_BACKDATE_SECS) ||
         !X509_time_adj_ex(X509_getm_notAfter(crt), MINT_VALID_DAYS, 0, NULL) ||
