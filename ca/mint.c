@@ -602,7 +602,10 @@ void mint_free(struct mint *m)
     free(m);
 }
 
-EVP_PKEY *mint_key(const struct mint *m) { return m->key; }
+EVP_PKEY *mint_key(const struct mint *m)
+{
+    return m->key;
+}
 
 size_t mint_cache_len(struct mint *m)
 {

@@ -9,12 +9,15 @@
 #include "core/attrib.h"
 
 struct buf {
-    char *p;    /* owned; always NUL-terminated when cap > 0 */
+    char *p; /* owned; always NUL-terminated when cap > 0 */
     size_t len;
     size_t cap;
 };
 
-#define BUF_INIT {NULL, 0, 0}
+#define BUF_INIT                                                                                   \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void buf_reserve(struct buf *b, size_t extra) LC_NONNULL(1);
 void buf_append(struct buf *b, const void *p, size_t len) LC_NONNULL(1);

@@ -333,8 +333,8 @@ static void drain_and_close(struct conn *c)
         return;
     }
     c->header_timer = false;
-    c->drain_deadline = flow_now_us() + (int64_t)c->w->tv_idle.tv_sec * 1000000 +
-                        c->w->tv_idle.tv_usec;
+    c->drain_deadline =
+        flow_now_us() + (int64_t)c->w->tv_idle.tv_sec * 1000000 + c->w->tv_idle.tv_usec;
     /* a TLS filter's ciphertext drains without telling us: look again soon */
     evtimer_add(c->timer, bufferevent_get_underlying(c->cbev) ? &drain_poll : &c->w->tv_idle);
 }
@@ -408,13 +408,20 @@ void conn_accept(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa
 static const char *status_reason(int status)
 {
     switch (status) {
-    case 400: return "Bad Request";
-    case 408: return "Request Timeout";
-    case 431: return "Request Header Fields Too Large";
-    case 502: return "Bad Gateway";
-    case 504: return "Gateway Timeout";
-    case 508: return "Loop Detected";
-    default: return "Error";
+    case 400:
+        return "Bad Request";
+    case 408:
+        return "Request Timeout";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 502:
+        return "Bad Gateway";
+    case 504:
+        return "Gateway Timeout";
+    case 508:
+        return "Loop Detected";
+    default:
+        return "Error";
     }
 }
 
@@ -684,8 +691,7 @@ static void serve_onboarding(struct conn *c)
     hdrs_add(&f->resp_headers, "Content-Type", 12, r.content_type, strlen(r.content_type));
     hdrs_add(&f->resp_headers, "Content-Length", 14, len, strlen(len));
     if (r.disposition)
-        hdrs_add(&f->resp_headers, "Content-Disposition", 19, r.disposition,
-                 strlen(r.disposition));
+        hdrs_add(&f->resp_headers, "Content-Disposition", 19, r.disposition, strlen(r.disposition));
     hdrs_add(&f->resp_headers, "Cache-Control", 13, "no-store", 8);
     c->resp_body = HTTP1_BODY_LENGTH;
     c->req_done = c->req_body == HTTP1_BODY_NONE; /* a body sent here is not read: close after */
@@ -775,8 +781,7 @@ static void start_request(struct conn *c)
                  c->tunnel_tls ? "https" : "http");
         c->target.path = path;
         c->target.path_len = plen;
-    } else if (url_parse_absolute(rx->target.p, rx->target.len, &c->target, err, sizeof(err)) <
-               0) {
+    } else if (url_parse_absolute(rx->target.p, rx->target.len, &c->target, err, sizeof(err)) < 0) {
         flow_set_url(f, rx->target.p, rx->target.len);
         reply_error(c, 400, "%s", err);
         return;
@@ -1109,11 +1114,9 @@ static void on_client_event(struct bufferevent *bev, short what, void *arg)
         /* half-close after a complete request: still deliver the response */
         c->client_keep = false;
     } else if (c->flow && c->state != CONN_DRAINING) {
-        abort_exchange(c, "client closed the connection%s%s",
-                       (what & BEV_EVENT_ERROR) ? ": " : "",
-                       (what & BEV_EVENT_ERROR)
-                           ? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())
-                           : "");
+        abort_exchange(
+            c, "client closed the connection%s%s", (what & BEV_EVENT_ERROR) ? ": " : "",
+            (what & BEV_EVENT_ERROR) ? evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()) : "");
     } else {
         conn_close(c);
     }

@@ -36,7 +36,7 @@ enum conn_state {
 
 struct conn {
     uint64_t id;
-    struct worker *w;              /* borrowed */
+    struct worker *w; /* borrowed */
     TAILQ_ENTRY(conn) link;
     enum conn_state state;
     char client_addr[FLOW_ADDR_MAX];
@@ -46,13 +46,13 @@ struct conn {
     struct upstream_req *pending;  /* owned: connect in progress, or NULL */
     char up_key[URL_HOST_MAX + 8]; /* host:port ubev is connected to */
     char up_peer[FLOW_ADDR_MAX];
-    struct event *timer;           /* owned: header/idle/drain deadline */
+    struct event *timer; /* owned: header/idle/drain deadline */
 
-    struct http1 crx, urx;         /* request and response readers */
-    struct hdrs req_h;             /* request head being read */
-    struct hdrs scratch;           /* forwarded head being built */
-    struct buf out_head;           /* forwarded request head (kept for a retry) */
-    struct flow *flow;             /* owned reference: the current exchange */
+    struct http1 crx, urx; /* request and response readers */
+    struct hdrs req_h;     /* request head being read */
+    struct hdrs scratch;   /* forwarded head being built */
+    struct buf out_head;   /* forwarded request head (kept for a retry) */
+    struct flow *flow;     /* owned reference: the current exchange */
     struct url target;
 
     /* the current exchange */
@@ -60,19 +60,19 @@ struct conn {
     uint64_t req_left, resp_left;
     bool req_done, resp_head_done, resp_done;
     bool client_http10;
-    bool client_keep;   /* the client connection may carry another request */
-    bool up_keep;       /* the upstream connection may carry another request */
-    bool chunk_up;      /* re-chunk the request body to upstream */
-    bool chunk_down;    /* re-chunk the response body to the client */
-    bool close_down;    /* response delimited by closing the client side */
+    bool client_keep; /* the client connection may carry another request */
+    bool up_keep;     /* the upstream connection may carry another request */
+    bool chunk_up;    /* re-chunk the request body to upstream */
+    bool chunk_down;  /* re-chunk the response body to the client */
+    bool close_down;  /* response delimited by closing the client side */
     bool head_request;
     bool upgrade_req;
     bool expect_continue;
-    bool up_reused;     /* this exchange runs on a kept-alive upstream */
+    bool up_reused; /* this exchange runs on a kept-alive upstream */
     bool retried;
-    bool sent_to_client; /* some response bytes went to the client */
+    bool sent_to_client;           /* some response bytes went to the client */
     bool up_paused, client_paused; /* reading stopped by back-pressure */
-    bool header_timer;  /* the timer is counting a head, not idleness */
+    bool header_timer;             /* the timer is counting a head, not idleness */
 
     /* tunnel */
     bool client_eof, up_eof;
@@ -80,21 +80,21 @@ struct conn {
     /* inside a CONNECT: requests go to `tunnel` (scheme set by tunnel_tls) */
     bool in_tunnel, tunnel_tls;
     struct url tunnel;
-    char sni[256];                 /* from the client's ClientHello, or "" */
-    char tls_client[96];           /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
+    char sni[256];       /* from the client's ClientHello, or "" */
+    char tls_client[96]; /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
     char tls_server[96];
-    char *server_cert;             /* owned: upstream certificate summary */
-    char *up_tls_error;            /* owned: why upstream TLS is unusable, or NULL */
+    char *server_cert;  /* owned: upstream certificate summary */
+    char *up_tls_error; /* owned: why upstream TLS is unusable, or NULL */
 
-    int64_t drain_deadline;        /* CONN_DRAINING gives up then */
+    int64_t drain_deadline; /* CONN_DRAINING gives up then */
     unsigned holds;
     bool closing;
 };
 
 void conn_hold(struct conn *c);
-void conn_release(struct conn *c);      /* frees c if closing and unheld */
-void conn_close(struct conn *c);        /* mark; freed at the last release */
-void conn_finish_flow(struct conn *c);  /* publish and drop the current flow */
+void conn_release(struct conn *c);     /* frees c if closing and unheld */
+void conn_close(struct conn *c);       /* mark; freed at the last release */
+void conn_finish_flow(struct conn *c); /* publish and drop the current flow */
 /* Output is written as soon as a callback is done (conn_release), not a
  * loop turn later; EV_WRITE is on only while libevent holds unsent bytes. */
 void conn_flush(struct bufferevent *bev);
@@ -110,16 +110,16 @@ bool conn_drained(struct bufferevent *dst, struct bufferevent *src, bool *paused
 
 /* conn.c, for intercept.c */
 void conn_reply_error(struct conn *c, int status, const char *fmt, ...) LC_PRINTF(3, 4);
-void conn_send_request(struct conn *c);  /* upstream ready: send the pending request */
+void conn_send_request(struct conn *c);   /* upstream ready: send the pending request */
 void conn_serve_requests(struct conn *c); /* (back) to reading requests from the client */
 
 /* tunnel.c */
-void tunnel_start(struct conn *c);      /* both bevs set; the flow stays open */
+void tunnel_start(struct conn *c); /* both bevs set; the flow stays open */
 
 /* intercept.c */
-void intercept_peek(struct conn *c);    /* CONNECT answered: look at the client's first bytes */
+void intercept_peek(struct conn *c); /* CONNECT answered: look at the client's first bytes */
 void intercept_upstream_tls(struct conn *c); /* TCP up, tunnel_tls: TLS, then conn_send_request */
-void intercept_timeout(struct conn *c); /* the conn timer fired in CONN_PEEK/CONN_HANDSHAKE */
+void intercept_timeout(struct conn *c);      /* the conn timer fired in CONN_PEEK/CONN_HANDSHAKE */
 bool conn_is_tls(struct bufferevent *bev);
 
 #endif

@@ -21,49 +21,50 @@ enum flow_state { FLOW_REQUEST = 0, FLOW_UPSTREAM, FLOW_RESPONSE, FLOW_DONE };
 struct flow {
     uint64_t id;
     enum flow_state state;
-    bool tls;        /* the client side was intercepted (TLS) */
-    bool connect;    /* a CONNECT tunnel */
-    char sni[256];   /* TLS server name the client asked for, or "" */
-    char tls_client[96]; /* client side: "TLSv1.3 TLS_AES_128_GCM_SHA256", or "" */
-    char tls_server[96]; /* upstream side, or "" */
-    char *server_cert;   /* owned: upstream certificate subject/issuer/validity, or NULL */
+    bool tls;                   /* the client side was intercepted (TLS) */
+    bool connect;               /* a CONNECT tunnel */
+    char sni[256];              /* TLS server name the client asked for, or "" */
+    char tls_client[96];        /* client side: "TLSv1.3 TLS_AES_128_GCM_SHA256", or "" */
+    char tls_server[96];        /* upstream side, or "" */
+    char *server_cert;          /* owned: upstream certificate subject/issuer/validity, or NULL */
     char client[FLOW_ADDR_MAX]; /* "127.0.0.1:53122", "[::1]:4000" */
     char server[FLOW_ADDR_MAX]; /* upstream address connected to, or "" */
 
     /* request, as the client sent it */
     char method[24];
-    char *url;       /* owned: scheme://authority/path?query, or host:port */
+    char *url; /* owned: scheme://authority/path?query, or host:port */
     uint8_t req_major, req_minor;
     struct hdrs req_headers, req_trailers; /* owned */
-    uint64_t req_size; /* body bytes (de-chunked); tunnel: client→server */
+    uint64_t req_size;                     /* body bytes (de-chunked); tunnel: client→server */
 
     /* response, as the origin sent it (or lucent's own error reply) */
-    int status;      /* 0 = no response */
-    char *reason;    /* owned; NULL when no response */
+    int status;   /* 0 = no response */
+    char *reason; /* owned; NULL when no response */
     uint8_t resp_major, resp_minor;
     struct hdrs resp_headers, resp_trailers; /* owned */
-    uint64_t resp_size; /* body bytes (de-chunked); tunnel: server→client */
-    bool local_reply;   /* the response came from lucent, not upstream */
+    uint64_t resp_size;                      /* body bytes (de-chunked); tunnel: server→client */
+    bool local_reply;                        /* the response came from lucent, not upstream */
 
     /* timing: wall clock at start (µs since the epoch); the rest monotonic µs,
      * 0 when the phase was not reached */
     int64_t wall_start;
     int64_t t_start, t_connected, t_resp_start, t_end;
 
-    char *error;     /* owned; NULL, or why the exchange failed */
+    char *error; /* owned; NULL, or why the exchange failed */
     atomic_uint refs;
 };
 
 struct flow *flow_new(uint64_t id) LC_WUR; /* refs == 1, t_start = now */
 struct flow *flow_ref(struct flow *f) LC_NONNULL(1);
-void flow_unref(struct flow *f);           /* NULL is fine */
-void flow_fail(struct flow *f, const char *fmt, ...) LC_NONNULL(1) LC_PRINTF(2, 3); /* first reason wins */
+void flow_unref(struct flow *f); /* NULL is fine */
+void flow_fail(struct flow *f, const char *fmt, ...) LC_NONNULL(1)
+    LC_PRINTF(2, 3); /* first reason wins */
 void flow_set_url(struct flow *f, const char *url, size_t len) LC_NONNULL(1, 2);
 void flow_set_reason(struct flow *f, const char *reason, size_t len) LC_NONNULL(1);
 void flow_set_server_cert(struct flow *f, const char *summary) LC_NONNULL(1, 2);
 
-int64_t flow_now_us(void);      /* monotonic */
-int64_t flow_wall_us(void);     /* realtime */
-uint64_t flow_next_id(void);    /* process-wide, from 1 */
+int64_t flow_now_us(void);   /* monotonic */
+int64_t flow_wall_us(void);  /* realtime */
+uint64_t flow_next_id(void); /* process-wide, from 1 */
 
 #endif

@@ -18,9 +18,9 @@ struct hdr {
 };
 
 struct hdrs {
-    struct hdr *v;   /* owned */
+    struct hdr *v; /* owned */
     size_t n, cap;
-    char *arena;     /* owned */
+    char *arena; /* owned */
     size_t used, size;
     uint8_t building; /* private: parser state for hdrs_feed_* */
 };

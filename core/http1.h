@@ -43,25 +43,25 @@ struct http1 {
     struct hdrs *trailers; /* borrowed: trailer fields go here */
     http1_body_fn on_body;
     void *arg;
-    size_t max_head;     /* bytes of request line/status line + fields */
+    size_t max_head; /* bytes of request line/status line + fields */
     unsigned max_fields;
 
     /* results, valid after HTTP1_HEAD */
-    struct buf target;   /* owned: request target as sent */
-    struct buf reason;   /* owned: response reason phrase */
-    const char *method;  /* static string from llhttp */
+    struct buf target;  /* owned: request target as sent */
+    struct buf reason;  /* owned: response reason phrase */
+    const char *method; /* static string from llhttp */
     int method_id;
     int status;
     uint8_t major, minor;
-    bool keep_alive;     /* per the message's version and Connection */
-    bool upgrade;        /* Upgrade + Connection: upgrade (or CONNECT) */
+    bool keep_alive; /* per the message's version and Connection */
+    bool upgrade;    /* Upgrade + Connection: upgrade (or CONNECT) */
     bool chunked;
     bool has_length;
     uint64_t content_length;
 
     /* private */
     size_t head_bytes;
-    size_t name_len;     /* of the field name being read */
+    size_t name_len; /* of the field name being read */
     unsigned fields;
     bool in_head, in_trailers, head_paused, body_done;
     char err[160];
@@ -76,8 +76,7 @@ void http1_free(struct http1 *h);
 void http1_next(struct http1 *h, struct hdrs *headers, struct hdrs *trailers) LC_NONNULL(1, 2, 3);
 
 /* Consumes up to len bytes; *used says how many. */
-enum http1_rc http1_feed(struct http1 *h, const char *p, size_t len, size_t *used)
-    LC_NONNULL(1, 4);
+enum http1_rc http1_feed(struct http1 *h, const char *p, size_t len, size_t *used) LC_NONNULL(1, 4);
 /* Has a message begun (any byte of it consumed)? */
 bool http1_started(const struct http1 *h) LC_NONNULL(1);
 

@@ -235,8 +235,8 @@ static void client_tls_start(struct conn *c, char **names, size_t nnames)
 {
     char err[300];
     const char *name = c->sni[0] ? c->sni : c->tunnel.host;
-    SSL *ssl = tls_server_ssl(c->w->tls, name, (const char *const *)names, nnames, err,
-                              sizeof(err));
+    SSL *ssl =
+        tls_server_ssl(c->w->tls, name, (const char *const *)names, nnames, err, sizeof(err));
     if (ssl == NULL && nnames > 0) /* an odd name upstream: mint for the host alone */
         ssl = tls_server_ssl(c->w->tls, name, NULL, 0, err, sizeof(err));
     if (ssl == NULL) {

@@ -59,10 +59,18 @@ void json_str(struct buf *out, const char *s, size_t len)
         } else if (c < 0x20) {
             char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
             switch (c) {
-            case '\n': buf_append(out, "\\n", 2); break;
-            case '\r': buf_append(out, "\\r", 2); break;
-            case '\t': buf_append(out, "\\t", 2); break;
-            default: buf_append(out, e, 6); break;
+            case '\n':
+                buf_append(out, "\\n", 2);
+                break;
+            case '\r':
+                buf_append(out, "\\r", 2);
+                break;
+            case '\t':
+                buf_append(out, "\\t", 2);
+                break;
+            default:
+                buf_append(out, e, 6);
+                break;
             }
             i++;
         } else {

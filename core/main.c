@@ -48,7 +48,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "lucent: %s\n", err);
         return 2;
     }
-    log_threshold = o.verbosity < 0   ? LOG_LVL_ERROR
+    log_threshold = o.verbosity < 0    ? LOG_LVL_ERROR
                     : o.verbosity == 0 ? LOG_LVL_WARN
                     : o.verbosity == 1 ? LOG_LVL_INFO
                                        : LOG_LVL_DEBUG;

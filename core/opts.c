@@ -115,8 +115,8 @@ void opts_defaults(struct opts *o)
     o->auto_ignore = true;
 }
 
-static int parse_uint(const char *s, unsigned long long min, unsigned long long max,
-                      bool suffix, unsigned long long *out)
+static int parse_uint(const char *s, unsigned long long min, unsigned long long max, bool suffix,
+                      unsigned long long *out)
 {
     char *end;
     if (s[0] == '\0' || s[0] == '-' || s[0] == '+')
@@ -213,8 +213,8 @@ enum opts_rc opts_parse(struct opts *o, int argc, char **argv, char *err, size_t
             break;
         case OPT_MAX_HEADER_SIZE:
             if (parse_uint(optarg, 256, 16ull * 1024 * 1024, true, &u) < 0) {
-                snprintf(err, errlen,
-                         "--max-header-size: '%s' is not a size from 256 to 16m bytes", optarg);
+                snprintf(err, errlen, "--max-header-size: '%s' is not a size from 256 to 16m bytes",
+                         optarg);
                 return OPTS_ERROR;
             }
             o->max_header_size = (size_t)u;

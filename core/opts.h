@@ -14,23 +14,23 @@
 struct opts {
     const char *listen_host; /* borrowed from argv or static */
     uint16_t listen_port;
-    unsigned workers;        /* 0 = one per CPU */
+    unsigned workers; /* 0 = one per CPU */
     bool headless;
-    const char *flow_log;    /* NULL = none */
-    double header_timeout;   /* seconds */
+    const char *flow_log;  /* NULL = none */
+    double header_timeout; /* seconds */
     double idle_timeout;
     double connect_timeout;
     double upstream_timeout;
     size_t max_header_size;
     unsigned max_headers;
-    int verbosity;           /* -1 quiet, 0 normal, 1+ verbose */
+    int verbosity; /* -1 quiet, 0 normal, 1+ verbose */
     /* TLS interception */
     const char *confdir;     /* NULL = ~/.lucent */
     const char *upstream_ca; /* extra trusted CAs for upstream verification, or NULL */
     bool ssl_insecure;       /* do not verify upstream certificates */
     const char *ignore_hosts[OPTS_MAX_IGNORE]; /* POSIX extended regexes on host:port */
     unsigned nignore;
-    bool auto_ignore;        /* pass through hosts whose clients refused our cert */
+    bool auto_ignore; /* pass through hosts whose clients refused our cert */
     bool help, version;
 };
 

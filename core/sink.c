@@ -13,11 +13,11 @@
 #include "core/log.h"
 
 struct sink {
-    struct bus *bus;  /* borrowed */
+    struct bus *bus; /* borrowed */
     int sub;
-    FILE *out;        /* borrowed */
+    FILE *out; /* borrowed */
     bool log_lines;
-    FILE *flow_log;   /* borrowed */
+    FILE *flow_log; /* borrowed */
     pthread_t thread;
 };
 

@@ -29,21 +29,21 @@
     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:HIGH:!aNULL:!MD5:!RC4:!3DES"
 
 struct tls {
-    SSL_CTX *server;           /* owned */
-    SSL_CTX *client;           /* owned */
-    struct ca *ca;             /* owned */
-    struct mint *mint;         /* owned */
+    SSL_CTX *server;   /* owned */
+    SSL_CTX *client;   /* owned */
+    struct ca *ca;     /* owned */
+    struct mint *mint; /* owned */
     regex_t ignore[OPTS_MAX_IGNORE];
     unsigned nignore;
     bool insecure;
     bool auto_ignore;
-    pthread_mutex_t mu;        /* guards rejected[] */
+    pthread_mutex_t mu;           /* guards rejected[] */
     char *rejected[REJECTED_MAX]; /* owned: "host:port", oldest replaced first */
     size_t nrejected, next_rejected;
     /* upstream sessions to resume, by "host:port" (guarded by mu) */
     struct {
-        char *key;               /* owned */
-        SSL_SESSION *sess;       /* owned reference */
+        char *key;         /* owned */
+        SSL_SESSION *sess; /* owned reference */
     } sessions[SESSIONS_MAX];
     size_t nsessions, next_session;
 };
@@ -362,8 +362,9 @@ int tls_check_upstream(struct tls *t, SSL *ssl, char *err, size_t errlen)
     long rc = SSL_get_verify_result(ssl);
     if (rc == X509_V_OK)
         return 0;
-    snprintf(err, errlen, "upstream certificate rejected: %s (use --upstream-ca FILE to trust "
-                          "its CA, or --ssl-insecure)",
+    snprintf(err, errlen,
+             "upstream certificate rejected: %s (use --upstream-ca FILE to trust "
+             "its CA, or --ssl-insecure)",
              X509_verify_cert_error_string(rc));
     return -1;
 }

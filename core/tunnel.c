@@ -49,8 +49,7 @@ static void drained(struct conn *c, struct bufferevent *to, struct bufferevent *
     conn_drained(to, from_eof ? NULL : from, paused);
     if (from_eof && evbuffer_get_length(bufferevent_get_output(to)) == 0)
         shutdown(bufferevent_getfd(to), SHUT_WR);
-    if (c->client_eof && c->up_eof &&
-        evbuffer_get_length(bufferevent_get_output(c->cbev)) == 0 &&
+    if (c->client_eof && c->up_eof && evbuffer_get_length(bufferevent_get_output(c->cbev)) == 0 &&
         evbuffer_get_length(bufferevent_get_output(c->ubev)) == 0)
         tunnel_end(c, NULL);
 }
@@ -94,8 +93,7 @@ static void side_event(struct conn *c, bool client, short what)
 
     if (what & BEV_EVENT_ERROR) {
         char why[200];
-        snprintf(why, sizeof(why), "%s connection failed: %s",
-                 client ? "client" : "upstream",
+        snprintf(why, sizeof(why), "%s connection failed: %s", client ? "client" : "upstream",
                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
         /* a reset after both sides finished is not worth reporting */
         tunnel_end(c, c->client_eof && c->up_eof ? NULL : why);

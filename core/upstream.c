@@ -24,14 +24,14 @@
 #include "core/worker.h"
 
 struct upstream_req {
-    struct worker *w;                    /* borrowed */
+    struct worker *w; /* borrowed */
     char host[256];
     uint16_t port;
     struct evdns_getaddrinfo_request *dns; /* pending lookup, or NULL */
-    struct evutil_addrinfo *ai;          /* owned */
-    struct evutil_addrinfo *next;        /* borrowed: address being tried */
-    struct bufferevent *bev;             /* owned: attempt in progress / result */
-    struct event *ev;                    /* owned: deadline, then delivery */
+    struct evutil_addrinfo *ai;            /* owned */
+    struct evutil_addrinfo *next;          /* borrowed: address being tried */
+    struct bufferevent *bev;               /* owned: attempt in progress / result */
+    struct event *ev;                      /* owned: deadline, then delivery */
     upstream_done_fn fn;
     void *arg;
     int status;
@@ -134,8 +134,8 @@ static void try_next(struct upstream_req *r)
         struct evutil_addrinfo *a = r->next;
         upstream_format_addr(a->ai_addr, r->peer, sizeof(r->peer));
         if (is_self(r->w, a->ai_addr)) {
-            finish(r, 508, "%s:%u (%s) is lucent itself: the request would loop", r->host,
-                   r->port, r->peer);
+            finish(r, 508, "%s:%u (%s) is lucent itself: the request would loop", r->host, r->port,
+                   r->peer);
             return;
         }
         r->bev = bufferevent_socket_new(r->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
@@ -252,7 +252,8 @@ struct upstream_req *upstream_connect(struct worker *w, const char *host, uint16
     snprintf(portstr, sizeof(portstr), "%u", port);
     /* mark pending first: the callback may run before this returns */
     r->dns = (struct evdns_getaddrinfo_request *)1;
-    struct evdns_getaddrinfo_request *d = evdns_getaddrinfo(w->dns, host, portstr, &hints, on_dns, r);
+    struct evdns_getaddrinfo_request *d =
+        evdns_getaddrinfo(w->dns, host, portstr, &hints, on_dns, r);
     if (r->dns != NULL) /* no synchronous answer: the lookup is pending */
         r->dns = d;
     return r;

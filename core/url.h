@@ -17,9 +17,9 @@ struct url {
     char host[URL_HOST_MAX + 1]; /* lower case; IPv6 literal without brackets */
     uint16_t port;               /* explicit, or the scheme's default */
     bool port_explicit;
-    bool ipv6;                   /* host is an IPv6 literal */
-    const char *path;            /* borrowed from the input: path and query, no fragment */
-    size_t path_len;             /* 0 means "/" */
+    bool ipv6;        /* host is an IPv6 literal */
+    const char *path; /* borrowed from the input: path and query, no fragment */
+    size_t path_len;  /* 0 means "/" */
 };
 
 /* Parses an absolute-form target. On failure returns -1 and a reason. */

@@ -119,9 +119,8 @@ static int make_listener(struct worker *w, const char *host, uint16_t *port, cha
     if (listen_addr(host, *port, &ss, &sslen, spec, sizeof(spec), err, errlen) < 0)
         return -1;
     w->listener = evconnlistener_new_bind(
-        w->base, on_accept, w,
-        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT, 1024,
-        (struct sockaddr *)&ss, sslen);
+        w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT,
+        1024, (struct sockaddr *)&ss, sslen);
     if (w->listener == NULL) {
         snprintf(err, errlen, "cannot listen on %s: %s", spec,
                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -164,8 +163,8 @@ int worker_init(struct worker *w, unsigned index, const struct opts *o, struct b
         goto fail;
     }
     /* resolv.conf name servers and /etc/hosts, as the system resolver */
-    w->dns = evdns_base_new(w->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
-                                         EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    w->dns = evdns_base_new(w->base,
+                            EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
     if (w->dns == NULL) {
         /* no usable resolv.conf: /etc/hosts and numeric hosts still work */
         w->dns = evdns_base_new(w->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
