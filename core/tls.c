@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
 #include <openssl/err.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "ca/ca.h"
@@ -22,6 +25,8 @@
 #define REJECTED_MAX 1024
 #define LEAF_CACHE 4096
 #define SESSIONS_MAX 256
+#define VERIFIED_MAX 256
+#define VERIFIED_TTL 600 /* seconds a verified chain is trusted without a new check */
 #define TLS13_CIPHERS "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384"
 #define TLS12_CIPHERS                                                                              \
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:"     \
@@ -46,6 +51,14 @@ struct tls {
         SSL_SESSION *sess; /* owned reference */
     } sessions[SESSIONS_MAX];
     size_t nsessions, next_session;
+    /* digests of certificate chains that verified (guarded by mu): many
+     * names share one certificate, and verifying it again costs more than
+     * minting a leaf */
+    struct {
+        unsigned char digest[SHA256_DIGEST_LENGTH];
+        time_t until;
+    } verified[VERIFIED_MAX];
+    size_t nverified, next_verified;
 };
 
 static int key_index = -1;   /* SSL ex_data: the "host:port" an upstream SSL is for */
@@ -103,6 +116,92 @@ static void ssl_errors(char *err, size_t errlen, const char *what)
             n += (size_t)snprintf(err + n, errlen - n, ": %s", buf);
         }
     }
+}
+
+/* SHA-256 over the DER of the leaf and the untrusted chain the server sent. */
+static int chain_digest(X509 *leaf, STACK_OF(X509) *chain, unsigned char *out)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int rc = -1, n = chain ? sk_X509_num(chain) : 0;
+    if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+        goto done;
+    for (int i = -1; i < n; i++) {
+        unsigned char *der = NULL;
+        int len = i2d_X509(i < 0 ? leaf : sk_X509_value(chain, i), &der);
+        if (len <= 0)
+            goto done;
+        int ok = EVP_DigestUpdate(md, der, (size_t)len);
+        OPENSSL_free(der);
+        if (ok != 1)
+            goto done;
+    }
+    if (EVP_DigestFinal_ex(md, out, NULL) == 1)
+        rc = 0;
+done:
+    EVP_MD_CTX_free(md);
+    return rc;
+}
+
+static bool verified_before(struct tls *t, const unsigned char *d)
+{
+    bool hit = false;
+    time_t now = time(NULL);
+    pthread_mutex_lock(&t->mu);
+    for (size_t i = 0; i < t->nverified && !hit; i++)
+        hit = t->verified[i].until > now &&
+              memcmp(t->verified[i].digest, d, SHA256_DIGEST_LENGTH) == 0;
+    pthread_mutex_unlock(&t->mu);
+    return hit;
+}
+
+static void remember_verified(struct tls *t, const unsigned char *d)
+{
+    pthread_mutex_lock(&t->mu);
+    size_t i = t->nverified < VERIFIED_MAX ? t->nverified++ : t->next_verified;
+    if (i == t->next_verified && t->nverified == VERIFIED_MAX)
+        t->next_verified = (t->next_verified + 1) % VERIFIED_MAX;
+    memcpy(t->verified[i].digest, d, SHA256_DIGEST_LENGTH);
+    t->verified[i].until = time(NULL) + VERIFIED_TTL;
+    pthread_mutex_unlock(&t->mu);
+}
+
+/* The name and validity period still apply to a chain that verified
+ * before under another name. */
+static bool name_and_time_ok(X509_STORE_CTX *ctx, X509 *leaf)
+{
+    X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
+    const char *host = X509_VERIFY_PARAM_get0_host(param, 0);
+    char *ip = X509_VERIFY_PARAM_get1_ip_asc(param);
+    bool ok = X509_cmp_current_time(X509_get0_notBefore(leaf)) < 0 &&
+              X509_cmp_current_time(X509_get0_notAfter(leaf)) > 0;
+    if (ok && host != NULL)
+        ok = X509_check_host(leaf, host, 0, X509_VERIFY_PARAM_get_hostflags(param), NULL) == 1;
+    else if (ok && ip != NULL)
+        ok = X509_check_ip_asc(leaf, ip, 0) == 1;
+    else
+        ok = false; /* lucent always sets one of them */
+    OPENSSL_free(ip);
+    return ok;
+}
+
+/* Upstream chain verification, with the cache above in front of it. */
+static int on_verify(X509_STORE_CTX *ctx, void *arg)
+{
+    struct tls *t = arg;
+    X509 *leaf = X509_STORE_CTX_get0_cert(ctx);
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    bool have_digest =
+        leaf != NULL && chain_digest(leaf, X509_STORE_CTX_get0_untrusted(ctx), d) == 0;
+
+    if (have_digest && verified_before(t, d) && name_and_time_ok(ctx, leaf)) {
+        X509_STORE_CTX_set_error(ctx, X509_V_OK);
+        return 1;
+    }
+    int ok = X509_verify_cert(ctx);
+    if (ok == 1 && have_digest && X509_STORE_CTX_get_error(ctx) == X509_V_OK)
+        remember_verified(t, d);
+    ERR_clear_error();
+    return ok;
 }
 
 /* The client offers protocols; lucent speaks HTTP/1.1 only (for now). */
@@ -193,6 +292,7 @@ struct tls *tls_new(const struct opts *o, char *err, size_t errlen)
     SSL_CTX_set_mode(t->server, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_mode(t->client, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_verify(t->client, SSL_VERIFY_NONE, NULL); /* checked in tls_check_upstream */
+    SSL_CTX_set_cert_verify_callback(t->client, on_verify, t);
     if (SSL_CTX_set_default_verify_paths(t->client) != 1) {
         ssl_errors(err, errlen, "cannot load the system trust store");
         goto fail;

@@ -105,7 +105,7 @@ def isolated():
     return os.environ.get(ISOLATED_ENV) == "1"
 
 
-HOSTS_FILE = """127.0.0.1 localhost a.test b.test c.test
+HOSTS_FILE = """127.0.0.1 localhost a.test b.test c.test h7.b.test
 ::1 localhost v6.test
 """
 

@@ -750,6 +750,22 @@ def test_wrong_name_origin(ctx):
     check(f["server_cert"] is None or "wrong.test" in f["server_cert"], "server_cert: %r" % f["server_cert"])
 
 
+def test_verified_chain_cache_still_checks_the_name(ctx):
+    # lucent remembers chains that verified, so a second name served with the
+    # same certificate skips the chain check: the name must still be checked
+    lu = H.Lucent(["--upstream-ca", ctx.pki.ca_cert])
+    try:
+        g = fetch(ctx, lu, ctx.nginx.https_url("/hello.txt?vc=1"), cacert=lu.ca_cert)
+        eq(g.status, 200, "a.test verifies and is remembered")
+        g = fetch(ctx, lu, ctx.nginx.https_url("/hello.txt?vc=2", host="h7.b.test"),
+                  cacert=lu.ca_cert)
+        eq(g.status, 200, "h7.b.test is covered by *.b.test on the same chain")
+        expect_reject(ctx, lu, ctx.nginx.https_url("/hello.txt?vc=3", host="c.test"),
+                      r"hostname mismatch", "same chain, a name it does not cover")
+    finally:
+        lu.stop()
+
+
 def test_reject_every_request_on_connection(ctx):
     # keep-alive: each request on the connection gets the 502
     auth = "a.test:%d" % ctx.nginx.tls_ports["expired"]
