@@ -37,24 +37,19 @@ enum {
 
 /* ---- errors ------------------------------------------------------------- */
 
-/* Formats a message into err and empties OpenSSL's queue without reporting
- * it: for failures whose cause is said in full by the message itself. */
-static void set_err(char *err, size_t errlen, const char *fmt, ...) LC_PRINTF(3, 4);
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
+void ca_err(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
 
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
+    if (err != NULL && errlen > 0) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
     ERR_clear_error();
 }
 
-/* Formats a message into err, then appends the reasons queued by OpenSSL
- * (": reason; reason") and empties the queue, so that no stale reason can
- * surface in a later, unrelated failure. */
-static void ssl_err(char *err, size_t errlen, const char *fmt, ...) LC_PRINTF(3, 4);
-static void ssl_err(char *err, size_t errlen, const char *fmt, ...)
+void ca_ssl_err(char *err, size_t errlen, const char *fmt, ...)
 {
     const char *sep = ": ";
     const char *data;
@@ -63,6 +58,8 @@ static void ssl_err(char *err, size_t errlen, const char *fmt, ...)
     va_list ap;
     int flags;
 
+    if (err == NULL)
+        errlen = 0;
     if (errlen > 0) {
         va_start(ap, fmt);
         int r = vsnprintf(err, errlen, fmt, ap);
@@ -109,7 +106,7 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
     size_t len = strlen(dir);
 
     if (len == 0 || len >= sizeof(path)) {
-        set_err(err, errlen, "invalid CA directory name \"%s\"", dir);
+        ca_err(err, errlen, "invalid CA directory name \"%s\"", dir);
         return -1;
     }
     memcpy(path, dir, len + 1);
@@ -121,21 +118,21 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
         path[i] = '\0';
         if (mkdir(path, 0700) == 0) {
             if (chmod(path, 0700) == -1) {
-                set_err(err, errlen, "cannot set mode 0700 on %s: %s", path, strerror(errno));
+                ca_err(err, errlen, "cannot set mode 0700 on %s: %s", path, strerror(errno));
                 return -1;
             }
         } else if (errno != EEXIST) {
-            set_err(err, errlen, "cannot create directory %s: %s", path, strerror(errno));
+            ca_err(err, errlen, "cannot create directory %s: %s", path, strerror(errno));
             return -1;
         }
         path[i] = saved;
     }
     if (stat(dir, &st) == -1) {
-        set_err(err, errlen, "cannot use directory %s: %s", dir, strerror(errno));
+        ca_err(err, errlen, "cannot use directory %s: %s", dir, strerror(errno));
         return -1;
     }
     if (!S_ISDIR(st.st_mode)) {
-        set_err(err, errlen, "cannot use %s as the CA directory: not a directory", dir);
+        ca_err(err, errlen, "cannot use %s as the CA directory: not a directory", dir);
         return -1;
     }
     return 0;
@@ -155,7 +152,7 @@ static int path_exists(const char *path, bool *exists, char *err, size_t errlen)
         *exists = false;
         return 0;
     }
-    set_err(err, errlen, "cannot check %s: %s", path, strerror(errno));
+    ca_err(err, errlen, "cannot check %s: %s", path, strerror(errno));
     return -1;
 }
 
@@ -174,27 +171,27 @@ static int read_file(const char *path, char **out, size_t *outlen, char *err, si
     if (fd == -1) {
         int e = errno;
         if (e == ENOENT && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-            set_err(err, errlen, "cannot read %s: a symbolic link to a missing file", path);
+            ca_err(err, errlen, "cannot read %s: a symbolic link to a missing file", path);
         else
-            set_err(err, errlen, "cannot read %s: %s", path, strerror(e));
+            ca_err(err, errlen, "cannot read %s: %s", path, strerror(e));
         return -1;
     }
     if (fstat(fd, &st) == -1) {
-        set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        ca_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
         goto fail;
     }
     if (!S_ISREG(st.st_mode)) {
-        set_err(err, errlen, "cannot read %s: not a regular file", path);
+        ca_err(err, errlen, "cannot read %s: not a regular file", path);
         goto fail;
     }
     if (st.st_size > CA_FILE_MAX) {
-        set_err(err, errlen, "cannot read %s: larger than %d bytes", path, CA_FILE_MAX);
+        ca_err(err, errlen, "cannot read %s: larger than %d bytes", path, CA_FILE_MAX);
         goto fail;
     }
     cap = (size_t)st.st_size;
     buf = OPENSSL_malloc(cap + 1);
     if (buf == NULL) {
-        set_err(err, errlen, "cannot read %s: out of memory", path);
+        ca_err(err, errlen, "cannot read %s: out of memory", path);
         goto fail;
     }
     while (len < cap) { /* a file growing meanwhile is read as it was */
@@ -202,7 +199,7 @@ static int read_file(const char *path, char **out, size_t *outlen, char *err, si
         if (r == -1 && errno == EINTR)
             continue;
         if (r == -1) {
-            set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
+            ca_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
             goto fail;
         }
         if (r == 0)
@@ -260,24 +257,23 @@ static int write_file(const char *path, const void *data, size_t len, mode_t mod
     for (int tries = 0; fd == -1; tries++) {
         unsigned char rnd[6];
         if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-            ssl_err(err, errlen, "cannot write %s: no random bytes", path);
+            ca_ssl_err(err, errlen, "cannot write %s: no random bytes", path);
             return -1;
         }
         int r = snprintf(tmp, sizeof(tmp), "%s.tmp-%02x%02x%02x%02x%02x%02x", path, rnd[0], rnd[1],
                          rnd[2], rnd[3], rnd[4], rnd[5]);
         if (r < 0 || (size_t)r >= sizeof(tmp)) {
-            set_err(err, errlen, "cannot write %s: path too long", path);
+            ca_err(err, errlen, "cannot write %s: path too long", path);
             return -1;
         }
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 0600);
         if (fd == -1 && (errno != EEXIST || tries == 8)) {
-            set_err(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+            ca_err(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
             return -1;
         }
     }
     if (fchmod(fd, mode) == -1) {
-        set_err(err, errlen, "cannot set mode %03o on %s: %s", (unsigned)mode, tmp,
-                strerror(errno));
+        ca_err(err, errlen, "cannot set mode %03o on %s: %s", (unsigned)mode, tmp, strerror(errno));
         goto done;
     }
     while (len > 0) {
@@ -285,19 +281,19 @@ static int write_file(const char *path, const void *data, size_t len, mode_t mod
         if (w == -1 && errno == EINTR)
             continue;
         if (w == -1) {
-            set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+            ca_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
             goto done;
         }
         p += w;
         len -= (size_t)w;
     }
     if (fsync(fd) == -1) {
-        set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        ca_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
         goto done;
     }
     if (close(fd) == -1) {
         fd = -1;
-        set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        ca_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
         goto done;
     }
     fd = -1;
@@ -313,13 +309,13 @@ static int write_file(const char *path, const void *data, size_t len, mode_t mod
             goto done;
         }
         if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS && errno != EMLINK) {
-            set_err(err, errlen, "cannot create %s: %s", path, strerror(errno));
+            ca_err(err, errlen, "cannot create %s: %s", path, strerror(errno));
             goto done;
         }
         /* a file system without hard links: fall back to rename below */
     }
     if (rename(tmp, path) == -1) {
-        set_err(err, errlen, "cannot create %s: %s", path, strerror(errno));
+        ca_err(err, errlen, "cannot create %s: %s", path, strerror(errno));
         goto done;
     }
     sync_dir_of(path);
@@ -387,41 +383,41 @@ static int load_ca_file(const char *path, EVP_PKEY **pkey, X509 **pcert, char *e
     if (read_file(path, &text, &len, err, errlen) < 0)
         return -1;
     if (!contains(text, len, "PRIVATE KEY-----")) {
-        set_err(err, errlen, "%s is not a lucent CA file: no private key", path);
+        ca_err(err, errlen, "%s is not a lucent CA file: no private key", path);
         goto fail;
     }
     if (contains(text, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----") ||
         contains(text, len, "Proc-Type: 4,ENCRYPTED")) {
-        set_err(err, errlen,
-                "%s is not a lucent CA file: its private key is encrypted "
-                "(lucent needs it unencrypted)",
-                path);
+        ca_err(err, errlen,
+               "%s is not a lucent CA file: its private key is encrypted "
+               "(lucent needs it unencrypted)",
+               path);
         goto fail;
     }
     if (!contains(text, len, "-----BEGIN CERTIFICATE-----")) {
-        set_err(err, errlen, "%s is not a lucent CA file: no certificate", path);
+        ca_err(err, errlen, "%s is not a lucent CA file: no certificate", path);
         goto fail;
     }
     /* each reader skips the PEM blocks it does not want */
     bio = BIO_new_mem_buf(text, (int)len);
     if (bio == NULL || (key = PEM_read_bio_PrivateKey(bio, NULL, no_pass_cb, NULL)) == NULL) {
-        ssl_err(err, errlen, "%s is not a lucent CA file: cannot parse its private key", path);
+        ca_ssl_err(err, errlen, "%s is not a lucent CA file: cannot parse its private key", path);
         goto fail;
     }
     BIO_free(bio);
     bio = BIO_new_mem_buf(text, (int)len);
     if (bio == NULL || (crt = PEM_read_bio_X509(bio, NULL, no_pass_cb, NULL)) == NULL) {
-        ssl_err(err, errlen, "%s is not a lucent CA file: cannot parse its certificate", path);
+        ca_ssl_err(err, errlen, "%s is not a lucent CA file: cannot parse its certificate", path);
         goto fail;
     }
     if (X509_check_private_key(crt, key) != 1) {
-        set_err(err, errlen,
-                "%s is not a lucent CA file: the private key does not match the certificate", path);
+        ca_err(err, errlen,
+               "%s is not a lucent CA file: the private key does not match the certificate", path);
         goto fail;
     }
     if (X509_check_ca(crt) == 0) {
-        set_err(err, errlen, "%s is not a lucent CA file: its certificate is not a CA certificate",
-                path);
+        ca_err(err, errlen, "%s is not a lucent CA file: its certificate is not a CA certificate",
+               path);
         goto fail;
     }
     BIO_free(bio);
@@ -484,7 +480,7 @@ static int create_ca(EVP_PKEY **pkey, X509 **pcert, char *err, size_t errlen)
 
     key = EVP_EC_gen("P-256");
     if (key == NULL) {
-        ssl_err(err, errlen, "cannot generate the CA key");
+        ca_ssl_err(err, errlen, "cannot generate the CA key");
         goto fail;
     }
     crt = X509_new();
@@ -512,7 +508,7 @@ static int create_ca(EVP_PKEY **pkey, X509 **pcert, char *err, size_t errlen)
     return 0;
 
 fail_cert:
-    ssl_err(err, errlen, "cannot make the CA certificate");
+    ca_ssl_err(err, errlen, "cannot make the CA certificate");
 fail:
     X509_free(crt);
     EVP_PKEY_free(key);
@@ -530,7 +526,7 @@ static int write_ca_file(const char *path, EVP_PKEY *key, X509 *crt, char *err, 
 
     if (mem == NULL || !PEM_write_bio_PrivateKey(mem, key, NULL, NULL, 0, NULL, NULL) ||
         !PEM_write_bio_X509(mem, crt) || (len = BIO_get_mem_data(mem, &p)) <= 0) {
-        ssl_err(err, errlen, "cannot encode the CA for %s", path);
+        ca_ssl_err(err, errlen, "cannot encode the CA for %s", path);
         BIO_free(mem);
         return -1;
     }
@@ -573,7 +569,7 @@ static int encode_cert(struct ca *ca, char *err, size_t errlen)
     return 0;
 
 fail:
-    ssl_err(err, errlen, "cannot encode the CA certificate");
+    ca_ssl_err(err, errlen, "cannot encode the CA certificate");
     OPENSSL_free(der);
     BIO_free(mem);
     return -1;
@@ -593,14 +589,14 @@ struct ca *ca_load_or_create(const char *dir, char *err, size_t errlen)
     if (join_path(key_path, sizeof(key_path), dir, CA_KEY_FILE) < 0 ||
         join_path(pem_path, sizeof(pem_path), dir, CA_CERT_PEM_FILE) < 0 ||
         join_path(der_path, sizeof(der_path), dir, CA_CERT_DER_FILE) < 0) {
-        set_err(err, errlen, "CA directory name too long: %s", dir);
+        ca_err(err, errlen, "CA directory name too long: %s", dir);
         goto fail;
     }
     if (make_dirs(dir, err, errlen) < 0)
         goto fail;
     ca = calloc(1, sizeof(*ca));
     if (ca == NULL) {
-        set_err(err, errlen, "out of memory");
+        ca_err(err, errlen, "out of memory");
         goto fail;
     }
     if (path_exists(key_path, &key_exists, err, errlen) < 0)
@@ -610,12 +606,12 @@ struct ca *ca_load_or_create(const char *dir, char *err, size_t errlen)
             path_exists(der_path, &der_exists, err, errlen) < 0)
             goto fail;
         if (pem_exists || der_exists) {
-            set_err(err, errlen,
-                    "%s has no %s but holds %s: a CA certificate without its private key. "
-                    "Restore %s from a backup, or remove %s and %s to make a new CA "
-                    "(clients will have to trust the new one)",
-                    dir, CA_KEY_FILE, pem_exists ? CA_CERT_PEM_FILE : CA_CERT_DER_FILE, CA_KEY_FILE,
-                    CA_CERT_PEM_FILE, CA_CERT_DER_FILE);
+            ca_err(err, errlen,
+                   "%s has no %s but holds %s: a CA certificate without its private key. "
+                   "Restore %s from a backup, or remove %s and %s to make a new CA "
+                   "(clients will have to trust the new one)",
+                   dir, CA_KEY_FILE, pem_exists ? CA_CERT_PEM_FILE : CA_CERT_DER_FILE, CA_KEY_FILE,
+                   CA_CERT_PEM_FILE, CA_CERT_DER_FILE);
             goto fail;
         }
         if (create_ca(&ca->key, &ca->cert, err, errlen) < 0)

@@ -45,6 +45,12 @@ struct ca {
  * err (the OpenSSL error queue is drained into it, never left behind). */
 struct ca *ca_load_or_create(const char *dir, char *err, size_t errlen) LC_NONNULL(1, 2) LC_WUR;
 void ca_free(struct ca *ca); /* NULL is fine */
+/* Errors for the user, written into err (NULL is fine). ca_err() formats a
+ * message complete in itself and empties OpenSSL's error queue; ca_ssl_err()
+ * appends the reasons OpenSSL queued (": reason; reason") and empties the
+ * queue too, so no stale reason surfaces in a later, unrelated failure. */
+void ca_err(char *err, size_t errlen, const char *fmt, ...) LC_PRINTF(3, 4);
+void ca_ssl_err(char *err, size_t errlen, const char *fmt, ...) LC_PRINTF(3, 4);
 /* Gives crt a random positive non-zero 128-bit serial (CA and leaves). */
 int ca_random_serial(X509 *crt) LC_NONNULL(1) LC_WUR;
 

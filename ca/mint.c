@@ -81,61 +81,6 @@ struct names {
     size_t keylen;
 };
 
-/* ---- errors ------------------------------------------------------------- */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) LC_PRINTF(3, 4);
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL && errlen > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    ERR_clear_error();
-}
-
-/* Formats a message, appends the reasons OpenSSL queued (": reason; ...")
- * and empties the queue, so no stale reason reaches another connection. */
-static void ssl_err(char *err, size_t errlen, const char *fmt, ...) LC_PRINTF(3, 4);
-static void ssl_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    const char *sep = ": ";
-    const char *data;
-    unsigned long e;
-    size_t n = 0;
-    va_list ap;
-    int flags;
-
-    if (err == NULL)
-        errlen = 0;
-    if (errlen > 0) {
-        va_start(ap, fmt);
-        int r = vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-        if (r > 0)
-            n = (size_t)r < errlen ? (size_t)r : errlen - 1;
-    }
-    while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
-        const char *reason = ERR_reason_error_string(e);
-        bool txt = (flags & ERR_TXT_STRING) && data != NULL && *data != '\0';
-        char code[32];
-
-        if (n + 1 >= errlen)
-            continue; /* full: keep draining */
-        if (reason == NULL) {
-            snprintf(code, sizeof(code), "error %08lx", e);
-            reason = code;
-        }
-        int r = snprintf(err + n, errlen - n, "%s%s%s%s%s", sep, reason, txt ? " (" : "",
-                         txt ? data : "", txt ? ")" : "");
-        if (r > 0)
-            n += (size_t)r < errlen - n ? (size_t)r : errlen - n - 1;
-        sep = "; ";
-    }
-}
-
 /* A name fit for an error message: at most 64 characters, anything outside
  * printable ASCII (or a quote) shown as '?'. */
 static const char *printable(const char *name, char *out, size_t outlen)
@@ -225,8 +170,7 @@ static int canon_name(const char *name, char out[MINT_NAME_MAX + 1], char *err, 
 bad_ip:
     why = "unprintable IP address";
 bad:
-    set_err(err, errlen, "invalid host name \"%s\": %s", printable(name, shown, sizeof(shown)),
-            why);
+    ca_err(err, errlen, "invalid host name \"%s\": %s", printable(name, shown, sizeof(shown)), why);
     return -1;
 }
 
@@ -256,7 +200,7 @@ static int names_init(struct names *nm, const char *host, const char *const *ext
     nm->n = 0;
     if (nextra >= MINT_STACK_NAMES) {
         if (nextra > SIZE_MAX / sizeof(*nm->buf) - 1) {
-            set_err(err, errlen, "too many names");
+            ca_err(err, errlen, "too many names");
             return -1;
         }
         nm->buf = malloc((nextra + 1) * sizeof(*nm->buf));
@@ -269,7 +213,7 @@ static int names_init(struct names *nm, const char *host, const char *const *ext
     nm->v[0] = nm->buf[0];
     for (size_t i = 0; i < nextra; i++) {
         if (extra[i] == NULL) {
-            set_err(err, errlen, "invalid host name: NULL");
+            ca_err(err, errlen, "invalid host name: NULL");
             return -1;
         }
         if (canon_name(extra[i], nm->buf[n], err, errlen) < 0)
@@ -299,7 +243,7 @@ static int names_init(struct names *nm, const char *host, const char *const *ext
     return 0;
 
 oom:
-    set_err(err, errlen, "out of memory");
+    ca_err(err, errlen, "out of memory");
     return -1;
 }
 
@@ -396,7 +340,7 @@ static X509 *mint_one(struct mint *m, const struct names *nm, char *err, size_t 
     return crt;
 
 fail:
-    ssl_err(err, errlen, "cannot mint a certificate for %s", nm->v[0]);
+    ca_ssl_err(err, errlen, "cannot mint a certificate for %s", nm->v[0]);
     X509_free(crt);
     return NULL;
 }
@@ -511,16 +455,16 @@ struct mint *mint_new(const struct ca *ca, size_t cache_max, char *err, size_t e
         err[0] = '\0';
     ERR_set_mark();
     if (ca->key == NULL || ca->cert == NULL) {
-        set_err(err, errlen, "cannot make leaf certificates: no CA");
+        ca_err(err, errlen, "cannot make leaf certificates: no CA");
         return NULL;
     }
     m = calloc(1, sizeof(*m));
     if (m == NULL) {
-        set_err(err, errlen, "out of memory");
+        ca_err(err, errlen, "out of memory");
         return NULL;
     }
     if (pthread_mutex_init(&m->lock, NULL) != 0) {
-        set_err(err, errlen, "cannot create the leaf cache lock");
+        ca_err(err, errlen, "cannot create the leaf cache lock");
         free(m);
         return NULL;
     }
@@ -531,25 +475,25 @@ struct mint *mint_new(const struct ca *ca, size_t cache_max, char *err, size_t e
     if (EVP_PKEY_get_default_digest_nid(ca->key, &nid) == 2 && nid == NID_undef)
         m->md = NULL;
     if (RAND_bytes((unsigned char *)&m->seed, sizeof(m->seed)) != 1) {
-        ssl_err(err, errlen, "cannot seed the leaf cache");
+        ca_ssl_err(err, errlen, "cannot seed the leaf cache");
         goto fail;
     }
     m->key = make_leaf_key();
     if (m->key == NULL) {
-        ssl_err(err, errlen, "cannot generate the leaf key");
+        ca_ssl_err(err, errlen, "cannot generate the leaf key");
         goto fail;
     }
     /* the issuer name is copied into every leaf: settle its encoding now
      * so that those copies only ever read it */
     m->issuer = X509_NAME_dup(X509_get_subject_name(ca->cert));
     if (m->issuer == NULL || i2d_X509_NAME(m->issuer, NULL) <= 0) {
-        ssl_err(err, errlen, "cannot copy the CA name");
+        ca_ssl_err(err, errlen, "cannot copy the CA name");
         goto fail;
     }
     /* the key identifiers depend only on the leaf key and the CA */
     tmpl = X509_new();
     if (tmpl == NULL || !X509_set_pubkey(tmpl, m->key)) {
-        ssl_err(err, errlen, "cannot prepare leaf extensions");
+        ca_ssl_err(err, errlen, "cannot prepare leaf extensions");
         goto fail;
     }
     X509V3_set_ctx(&v3, ca->cert, tmpl, NULL, NULL, 0);
@@ -560,7 +504,7 @@ struct mint *mint_new(const struct ca *ca, size_t cache_max, char *err, size_t e
     m->exts[4] = make_ext(&v3, NID_authority_key_identifier, "keyid");
     for (size_t i = 0; i < MINT_EXT_COUNT; i++) {
         if (m->exts[i] == NULL) {
-            ssl_err(err, errlen, "cannot prepare leaf extensions");
+            ca_ssl_err(err, errlen, "cannot prepare leaf extensions");
             goto fail;
         }
     }
@@ -570,7 +514,7 @@ struct mint *mint_new(const struct ca *ca, size_t cache_max, char *err, size_t e
             m->nbuckets *= 2;
         m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
         if (m->buckets == NULL) {
-            set_err(err, errlen, "out of memory");
+            ca_err(err, errlen, "out of memory");
             goto fail;
         }
     }
@@ -629,7 +573,7 @@ X509 *mint_leaf(struct mint *m, const char *host, const char *const *extra, size
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     if (nextra > 0 && extra == NULL) {
-        set_err(err, errlen, "extra names missing");
+        ca_err(err, errlen, "extra names missing");
         return NULL;
     }
     if (names_init(&nm, host, extra, nextra, err, errlen) < 0)

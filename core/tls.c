@@ -105,21 +105,8 @@ static int on_new_session(SSL *ssl, SSL_SESSION *sess)
     return 1;
 }
 
-static void ssl_errors(char *err, size_t errlen, const char *what)
-{
-    unsigned long e;
-    size_t n = (size_t)snprintf(err, errlen, "%s", what);
-    while ((e = ERR_get_error()) != 0) {
-        if (n + 3 < errlen) {
-            char buf[200];
-            ERR_error_string_n(e, buf, sizeof(buf));
-            n += (size_t)snprintf(err + n, errlen - n, ": %s", buf);
-        }
-    }
-}
-
 /* SHA-256 over the DER of the leaf and the untrusted chain the server sent. */
-static int chain_digest(X509 *leaf, STACK_OF(X509) *chain, unsigned char *out)
+static int chain_digest(X509 *leaf, STACK_OF(X509) * chain, unsigned char *out)
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     int rc = -1, n = chain ? sk_X509_num(chain) : 0;
@@ -261,7 +248,7 @@ struct tls *tls_new(const struct opts *o, char *err, size_t errlen)
     t->server = SSL_CTX_new(TLS_server_method());
     t->client = SSL_CTX_new(TLS_client_method());
     if (t->server == NULL || t->client == NULL) {
-        ssl_errors(err, errlen, "cannot create TLS contexts");
+        ca_ssl_err(err, errlen, "cannot create TLS contexts");
         goto fail;
     }
     SSL_CTX_set_min_proto_version(t->server, TLS1_2_VERSION);
@@ -274,7 +261,7 @@ struct tls *tls_new(const struct opts *o, char *err, size_t errlen)
         SSL_CTX_set_ciphersuites(t->client, TLS13_CIPHERS) != 1 ||
         SSL_CTX_set_cipher_list(t->server, TLS12_CIPHERS) != 1 ||
         SSL_CTX_set_cipher_list(t->client, TLS12_CIPHERS) != 1) {
-        ssl_errors(err, errlen, "cannot set the TLS cipher preferences");
+        ca_ssl_err(err, errlen, "cannot set the TLS cipher preferences");
         goto fail;
     }
     SSL_CTX_set_options(t->server, SSL_OP_CIPHER_SERVER_PREFERENCE);
@@ -294,13 +281,12 @@ struct tls *tls_new(const struct opts *o, char *err, size_t errlen)
     SSL_CTX_set_verify(t->client, SSL_VERIFY_NONE, NULL); /* checked in tls_check_upstream */
     SSL_CTX_set_cert_verify_callback(t->client, on_verify, t);
     if (SSL_CTX_set_default_verify_paths(t->client) != 1) {
-        ssl_errors(err, errlen, "cannot load the system trust store");
+        ca_ssl_err(err, errlen, "cannot load the system trust store");
         goto fail;
     }
     if (o->upstream_ca && SSL_CTX_load_verify_locations(t->client, o->upstream_ca, NULL) != 1) {
-        ssl_errors(err, errlen, "--upstream-ca: cannot load CA certificates");
-        size_t n = strlen(err);
-        snprintf(err + n, errlen - n, " (from %s)", o->upstream_ca);
+        ca_ssl_err(err, errlen, "--upstream-ca: cannot load CA certificates from %s",
+                   o->upstream_ca);
         goto fail;
     }
     ERR_clear_error();
@@ -394,7 +380,7 @@ SSL *tls_server_ssl(struct tls *t, const char *name, const char *const *extra, s
     if (ssl == NULL || SSL_use_certificate(ssl, leaf) != 1 ||
         SSL_use_PrivateKey(ssl, mint_key(t->mint)) != 1 ||
         SSL_add1_chain_cert(ssl, t->ca->cert) != 1) {
-        ssl_errors(err, errlen, "cannot set up the client-side TLS");
+        ca_ssl_err(err, errlen, "cannot set up the client-side TLS");
         SSL_free(ssl);
         X509_free(leaf);
         return NULL;
@@ -445,7 +431,7 @@ SSL *tls_client_ssl(struct tls *t, const char *host, uint16_t port, const char *
     }
     return ssl;
 fail:
-    ssl_errors(err, errlen, "cannot set up the upstream TLS");
+    ca_ssl_err(err, errlen, "cannot set up the upstream TLS");
     SSL_free(ssl);
     return NULL;
 }
