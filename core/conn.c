@@ -55,7 +55,6 @@ static void client_parse(struct conn *c);
 static void response_done(struct conn *c);
 static void pump_request(struct conn *c);
 static void pump_response(struct conn *c);
-#define reply_error conn_reply_error
 
 /* ---- lifetime ---------------------------------------------------------- */
 
@@ -352,8 +351,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         intercept_timeout(c);
     } else if (c->state == CONN_READ_HEAD) {
         if (c->header_timer && http1_started(&c->crx))
-            reply_error(c, 408, "request head not received within %g s",
-                        c->w->opts->header_timeout);
+            conn_reply_error(c, 408, "request head not received within %g s",
+                             c->w->opts->header_timeout);
         else
             conn_close(c); /* idle keep-alive connection */
     }
@@ -561,10 +560,10 @@ static void write_response_head(struct conn *c, bool interim)
     hdrs_copy(h, &f->resp_headers);
     hdrs_strip_hop_by_hop(h, upgrading);
     if (!interim && !upgrading) {
-        if (c->chunk_down)
+        /* re-chunked by lucent; or a HEAD answer that says what upstream sent */
+        if (c->chunk_down ||
+            (c->resp_body == HTTP1_BODY_NONE && c->urx.chunked && !c->client_http10))
             hdrs_add(h, "Transfer-Encoding", 17, "chunked", 7);
-        else if (c->resp_body == HTTP1_BODY_NONE && c->urx.chunked && !c->client_http10)
-            hdrs_add(h, "Transfer-Encoding", 17, "chunked", 7); /* HEAD: as upstream said */
         if (!c->client_keep)
             hdrs_add(h, "Connection", 10, "close", 5);
         else if (c->client_http10)
@@ -610,7 +609,7 @@ static void on_upstream_ready(void *arg, struct bufferevent *bev, const char *pe
     conn_hold(c);
     c->pending = NULL;
     if (bev == NULL) {
-        reply_error(c, status, "%s", err);
+        conn_reply_error(c, status, "%s", err);
         goto out;
     }
     c->ubev = bev;
@@ -654,7 +653,7 @@ static void start_connect(struct conn *c)
     bufferevent_disable(c->cbev, EV_READ);
     c->pending = upstream_connect(c->w, c->target.host, c->target.port, on_upstream_ready, c);
     if (c->pending == NULL)
-        reply_error(c, 502, "cannot connect to %s: out of memory", c->up_key);
+        conn_reply_error(c, 502, "cannot connect to %s: out of memory", c->up_key);
 }
 
 void conn_serve_requests(struct conn *c)
@@ -752,14 +751,14 @@ static void start_request(struct conn *c)
     }
     if (rx->method_id == HTTP_CONNECT && c->in_tunnel) {
         flow_set_url(f, rx->target.p, rx->target.len);
-        reply_error(c, 400, "CONNECT inside a CONNECT tunnel");
+        conn_reply_error(c, 400, "CONNECT inside a CONNECT tunnel");
         return;
     }
     if (rx->method_id == HTTP_CONNECT) {
         f->connect = true;
         flow_set_url(f, rx->target.p, rx->target.len);
         if (url_parse_authority(rx->target.p, rx->target.len, &c->target, err, sizeof(err)) < 0) {
-            reply_error(c, 400, "bad CONNECT target: %s", err);
+            conn_reply_error(c, 400, "bad CONNECT target: %s", err);
             return;
         }
         start_connect(c);
@@ -783,7 +782,7 @@ static void start_request(struct conn *c)
         c->target.path_len = plen;
     } else if (url_parse_absolute(rx->target.p, rx->target.len, &c->target, err, sizeof(err)) < 0) {
         flow_set_url(f, rx->target.p, rx->target.len);
-        reply_error(c, 400, "%s", err);
+        conn_reply_error(c, 400, "%s", err);
         return;
     }
     size_t n = (size_t)snprintf(url, sizeof(url), "%s://", c->target.scheme);
@@ -797,8 +796,8 @@ static void start_request(struct conn *c)
     buf_free(&u);
 
     if (!c->in_tunnel && strcmp(c->target.scheme, "http") != 0) {
-        reply_error(c, 400, "%s URLs go through CONNECT, not as a plain proxy request",
-                    c->target.scheme);
+        conn_reply_error(c, 400, "%s URLs go through CONNECT, not as a plain proxy request",
+                         c->target.scheme);
         return;
     }
 
@@ -812,7 +811,7 @@ static void start_request(struct conn *c)
         return;
     }
     if (c->up_tls_error) {
-        reply_error(c, 502, "%s", c->up_tls_error);
+        conn_reply_error(c, 502, "%s", c->up_tls_error);
         return;
     }
     build_request_head(c);
@@ -886,7 +885,7 @@ static void pump_request(struct conn *c)
             enum http1_rc rc = http1_feed(&c->crx, p, len, &used);
             evbuffer_drain(in, used);
             if (rc == HTTP1_ERROR) {
-                reply_error(c, 400, "bad request body: %s", c->crx.err);
+                conn_reply_error(c, 400, "bad request body: %s", c->crx.err);
                 return;
             }
             if (rc == HTTP1_DONE)
@@ -1025,7 +1024,7 @@ static void pump_response(struct conn *c)
                 if (c->resp_head_done)
                     abort_exchange(c, "bad chunked body from %s: %s", c->up_key, c->urx.err);
                 else
-                    reply_error(c, 502, "bad response from %s: %s", c->up_key, c->urx.err);
+                    conn_reply_error(c, 502, "bad response from %s: %s", c->up_key, c->urx.err);
                 return;
             }
             if (rc == HTTP1_HEAD)
@@ -1069,8 +1068,8 @@ static void client_parse(struct conn *c)
         if (!c->header_timer && http1_started(&c->crx))
             arm_header(c);
         if (rc == HTTP1_ERROR) {
-            reply_error(c, c->crx.err_status, "%s%s",
-                        c->crx.err_status == 400 ? "bad request: " : "", c->crx.err);
+            conn_reply_error(c, c->crx.err_status, "%s%s",
+                             c->crx.err_status == 400 ? "bad request: " : "", c->crx.err);
             return;
         }
         if (rc == HTTP1_HEAD) {
@@ -1166,8 +1165,8 @@ static void on_up_event(struct bufferevent *bev, short what, void *arg)
     }
     if (what & BEV_EVENT_TIMEOUT) {
         if (!c->resp_head_done && !c->sent_to_client)
-            reply_error(c, 504, "no response from %s within %g s", c->up_key,
-                        c->w->opts->upstream_timeout);
+            conn_reply_error(c, 504, "no response from %s within %g s", c->up_key,
+                             c->w->opts->upstream_timeout);
         else
             abort_exchange(c, "%s went silent for %g s mid-response", c->up_key,
                            c->w->opts->upstream_timeout);
@@ -1185,10 +1184,10 @@ static void on_up_event(struct bufferevent *bev, short what, void *arg)
         if (retry_fresh(c))
             goto out;
         if (!c->resp_head_done && !http1_started(&c->urx))
-            reply_error(c, 502, "%s closed the connection without a response", c->up_key);
+            conn_reply_error(c, 502, "%s closed the connection without a response", c->up_key);
         else if (!c->resp_head_done)
-            reply_error(c, 502, "%s closed the connection in the middle of the response head",
-                        c->up_key);
+            conn_reply_error(c, 502, "%s closed the connection in the middle of the response head",
+                             c->up_key);
         else
             abort_exchange(c, "%s closed the connection mid-body", c->up_key);
         goto out;
@@ -1198,8 +1197,8 @@ static void on_up_event(struct bufferevent *bev, short what, void *arg)
     if (retry_fresh(c))
         goto out;
     if (!c->resp_head_done && !c->sent_to_client)
-        reply_error(c, 502, "connection to %s failed: %s", c->up_key,
-                    evutil_socket_error_to_string(e));
+        conn_reply_error(c, 502, "connection to %s failed: %s", c->up_key,
+                         evutil_socket_error_to_string(e));
     else
         abort_exchange(c, "connection to %s failed mid-response: %s", c->up_key,
                        evutil_socket_error_to_string(e));

@@ -259,10 +259,10 @@ size_t hdrs_strip_hop_by_hop(struct hdrs *h, bool upgrading)
             /* the arena is stable while we only compact entries */
             size_t before = h->n;
             removed += hdrs_remove(h, v + start, tl);
-            if (h->n != before)
+            if (h->n != before) {
                 i = (size_t)-1; /* entries moved: rescan from the start */
-            if (h->n != before)
                 break;
+            }
         }
     }
     removed += hdrs_remove(h, "Connection", 10);

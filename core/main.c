@@ -83,9 +83,7 @@ int main(int argc, char **argv)
     tls = tls_new(&o, err, sizeof(err));
     if (tls == NULL) {
         fprintf(stderr, "lucent: %s\n", err);
-        if (flow_log)
-            fclose(flow_log);
-        return 1;
+        goto out;
     }
     fprintf(stderr, "lucent: CA certificate %s (SHA-256 %s)%s\n",
             tls_ca(tls)->created ? "created" : "loaded", tls_ca(tls)->fingerprint,
