@@ -35,6 +35,7 @@
 #include "core/conn_int.h"
 #include "core/log.h"
 #include "core/onboard.h"
+#include "core/script.h"
 #include "ca/ca.h"
 #include "core/tls.h"
 #include "core/upstream.h"
@@ -55,6 +56,10 @@ static void client_parse(struct conn *c);
 static void response_done(struct conn *c);
 static void pump_request(struct conn *c);
 static void pump_response(struct conn *c);
+static void request_go(struct conn *c);
+static void response_hooks(struct conn *c);
+static void response_hook(struct conn *c);
+static void local_reply(struct conn *c);
 
 /* ---- lifetime ---------------------------------------------------------- */
 
@@ -94,7 +99,11 @@ static void conn_free(struct conn *c)
         bufferevent_free(c->cbev);
     if (c->timer)
         event_free(c->timer);
+    if (c->hook_timer)
+        event_free(c->hook_timer);
     flow_unref(c->flow);
+    hook_ctx_free(&c->hc);
+    buf_free(&c->path_store);
     http1_free(&c->crx);
     http1_free(&c->urx);
     hdrs_free(&c->req_h);
@@ -268,6 +277,8 @@ void conn_close(struct conn *c)
         bufferevent_disable(c->ubev, EV_READ | EV_WRITE);
     if (c->timer)
         event_del(c->timer);
+    if (c->hook_timer)
+        event_del(c->hook_timer);
     if (c->holds == 0)
         conn_free(c);
 }
@@ -279,6 +290,17 @@ void conn_finish_flow(struct conn *c)
         return;
     c->flow = NULL;
     f->t_end = flow_now_us();
+    struct scripts *s = c->w->scripts;
+    if (s != NULL) {
+        if (c->hc.flow != f)
+            hook_ctx_reset(&c->hc, f, &c->target, &c->path_store, c->w->opts->body_limit);
+        if (f->error && scripts_want(s, HOOK_ERROR))
+            scripts_run(s, HOOK_ERROR, &c->hc);
+        if (scripts_want(s, HOOK_DONE))
+            scripts_run(s, HOOK_DONE, &c->hc);
+        c->hc.flow = NULL;
+        scripts_flow_end(s, f->id);
+    }
     f->state = FLOW_DONE;
     bus_publish(c->w->bus, f);
     flow_unref(f);
@@ -349,6 +371,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
             conn_close(c);
     } else if (c->state == CONN_PEEK || c->state == CONN_HANDSHAKE) {
         intercept_timeout(c);
+    } else if (c->state == CONN_REQ_BODY) {
+        conn_reply_error(c, 408, "request body not received: the client was silent for %g s",
+                         c->w->opts->idle_timeout);
     } else if (c->state == CONN_READ_HEAD) {
         if (c->header_timer && http1_started(&c->crx))
             conn_reply_error(c, 408, "request head not received within %g s",
@@ -406,22 +431,8 @@ void conn_accept(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa
 
 static const char *status_reason(int status)
 {
-    switch (status) {
-    case 400:
-        return "Bad Request";
-    case 408:
-        return "Request Timeout";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 502:
-        return "Bad Gateway";
-    case 504:
-        return "Gateway Timeout";
-    case 508:
-        return "Loop Detected";
-    default:
-        return "Error";
-    }
+    const char *r = hook_reason(status);
+    return r[0] ? r : "Error";
 }
 
 /* Ensures a flow exists for an error found before the head was complete. */
@@ -432,6 +443,7 @@ static void ensure_flow(struct conn *c)
     c->flow = flow_new(flow_next_id());
     if (c->flow == NULL)
         return;
+    memset(&c->target, 0, sizeof(c->target)); /* hooks may read it: nothing stale */
     snprintf(c->flow->client, sizeof(c->flow->client), "%s", c->client_addr);
     if (c->crx.method)
         snprintf(c->flow->method, sizeof(c->flow->method), "%s", c->crx.method);
@@ -524,9 +536,18 @@ static void build_request_head(struct conn *c)
 
     hdrs_copy(h, &c->flow->req_headers);
     hdrs_strip_hop_by_hop(h, c->upgrade_req);
-    if (c->expect_continue)
+    if (c->expect_continue || c->continue_sent)
         hdrs_remove(h, "Expect", 6);
     hdrs_set(h, "Host", auth, alen);
+    if (c->req_buffered || (c->hc.req.replaced && c->req_body == HTTP1_BODY_NONE)) {
+        /* the whole body is in hand (scripts): say its length */
+        char cl[24];
+        int n = snprintf(cl, sizeof(cl), "%zu", c->hc.req.raw.len);
+        c->chunk_up = false;
+        c->req_buffered = true;
+        hdrs_remove(h, "Content-Length", 14);
+        hdrs_add(h, "Content-Length", 14, cl, (size_t)n);
+    }
     if (c->chunk_up)
         hdrs_add(h, "Transfer-Encoding", 17, "chunked", 7);
 
@@ -559,6 +580,12 @@ static void write_response_head(struct conn *c, bool interim)
 
     hdrs_copy(h, &f->resp_headers);
     hdrs_strip_hop_by_hop(h, upgrading);
+    if (!interim && c->resp_fixed_len) {
+        char cl[24];
+        int n = snprintf(cl, sizeof(cl), "%zu", c->hc.resp.raw.len);
+        hdrs_remove(h, "Content-Length", 14);
+        hdrs_add(h, "Content-Length", 14, cl, (size_t)n);
+    }
     if (!interim && !upgrading) {
         /* re-chunked by lucent; or a HEAD answer that says what upstream sent */
         if (c->chunk_down ||
@@ -588,7 +615,18 @@ void conn_send_request(struct conn *c)
 {
     struct evbuffer *out = bufferevent_get_output(c->ubev);
     evbuffer_add(out, c->out_head.p, c->out_head.len);
-    if (c->expect_continue && !c->sent_to_client)
+    if (c->req_buffered) {
+        evbuffer_add(out, c->hc.req.raw.p, c->hc.req.raw.len);
+        c->flow->req_size = c->hc.req.raw.len;
+    } else if (c->req_prefix && c->hc.req.raw.len > 0) {
+        /* the start of a body that streams: read before the hooks ran */
+        if (c->chunk_up)
+            evbuffer_add_printf(out, "%zx\r\n", c->hc.req.raw.len);
+        evbuffer_add(out, c->hc.req.raw.p, c->hc.req.raw.len);
+        if (c->chunk_up)
+            evbuffer_add(out, "\r\n", 2);
+    }
+    if (c->expect_continue && !c->sent_to_client && !c->continue_sent)
         evbuffer_add(bufferevent_get_output(c->cbev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
     c->state = CONN_EXCHANGE;
     c->flow->state = FLOW_UPSTREAM;
@@ -636,7 +674,7 @@ static void on_upstream_ready(void *arg, struct bufferevent *bev, const char *pe
             tunnel_start(c);
         goto out;
     }
-    if (c->in_tunnel && c->tunnel_tls) {
+    if (strcmp(c->target.scheme, "https") == 0) {
         intercept_upstream_tls(c); /* then conn_send_request() */
         goto out;
     }
@@ -706,12 +744,214 @@ static void serve_onboarding(struct conn *c)
     response_done(c);
 }
 
+/* ---- scripts ---------------------------------------------------------- */
+
+static void on_hook_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    void (*next)(struct conn *) = c->after_delay;
+    conn_hold(c);
+    c->hook_wait = false;
+    c->after_delay = NULL;
+    if (next)
+        next(c);
+    /* bytes that came in before the hold wait in the buffers: no callback will say so */
+    if (!c->closing && !c->hook_wait) {
+        if (c->state == CONN_REQ_BODY) {
+            bufferevent_enable(c->cbev, EV_READ);
+            if (evbuffer_get_length(bufferevent_get_input(c->cbev)) > 0)
+                on_client_read(c->cbev, c);
+        } else if (c->state == CONN_EXCHANGE && c->ubev && c->resp_head_done && !c->resp_done) {
+            if (!c->up_paused)
+                bufferevent_enable(c->ubev, EV_READ);
+            pump_response(c);
+        }
+    }
+    conn_release(c);
+}
+
+/* Runs hook h on the current exchange and acts on a kill or a delay.
+ * Returns true when the caller must stop: the exchange is over, or `next`
+ * runs when the delay is up. */
+static bool run_hook(struct conn *c, enum hook h, void (*next)(struct conn *))
+{
+    scripts_run(c->w->scripts, h, &c->hc);
+    if (c->hc.kill) {
+        c->hc.kill = false;
+        abort_exchange(c, "killed by script %s (flow:kill() in %s)", c->hc.killed_by,
+                       hook_names[h]);
+        return true;
+    }
+    if (c->hc.delay_ms <= 0)
+        return false;
+    int64_t ms = c->hc.delay_ms;
+    c->hc.delay_ms = 0;
+    if (c->hook_timer == NULL && (c->hook_timer = evtimer_new(c->w->base, on_hook_timer, c)) == NULL)
+        return false; /* no memory for a timer: go on without the delay */
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    c->hook_wait = true;
+    c->after_delay = next;
+    bufferevent_disable(c->cbev, EV_READ);
+    if (c->ubev)
+        bufferevent_disable(c->ubev, EV_READ);
+    evtimer_add(c->hook_timer, &tv);
+    LC_DEBUG("c%" PRIu64 " f%" PRIu64 ": held %" PRId64 " ms by a script", c->id, c->flow->id, ms);
+    return true;
+}
+
+static void after_connect_hook(struct conn *c)
+{
+    if (c->hc.respond) {
+        c->client_keep = false; /* a refused tunnel: the connection ends with the reply */
+        local_reply(c);
+        return;
+    }
+    start_connect(c);
+}
+
+static void after_request_hook(struct conn *c)
+{
+    if (c->hc.respond) {
+        local_reply(c);
+        return;
+    }
+    request_go(c);
+}
+
+static void request_hook(struct conn *c)
+{
+    if (scripts_want(c->w->scripts, HOOK_REQUEST) &&
+        run_hook(c, HOOK_REQUEST, after_request_hook))
+        return;
+    after_request_hook(c);
+}
+
+/* The request body is complete in hc.req.raw, or past the limit. */
+static void request_buffered(struct conn *c, bool complete)
+{
+    c->req_buffering = false;
+    evtimer_del(c->timer);
+    bufferevent_disable(c->cbev, EV_READ);
+    if (complete) {
+        c->req_buffered = true;
+        c->req_body = HTTP1_BODY_NONE; /* nothing more to read from the client */
+        c->hc.req.present = true;
+    } else {
+        c->req_prefix = true;
+        c->hc.req.streamed = true;
+    }
+    request_hook(c);
+}
+
+static void on_req_chunk_buffered(struct conn *c, const char *p, size_t len)
+{
+    buf_append(&c->hc.req.raw, p, len);
+    c->flow->req_size += len;
+}
+
+/* Reads the request body into hc.req.raw (CONN_REQ_BODY). */
+static void buffer_request(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->cbev);
+    struct buf *raw = &c->hc.req.raw;
+    size_t limit = c->hc.body_limit;
+
+    conn_read_more(c->cbev, limit - (raw->len < limit ? raw->len : limit) + 1);
+    while (!c->closing && c->req_buffering && evbuffer_get_length(in) > 0) {
+        size_t avail = evbuffer_get_length(in);
+        if (c->req_body == HTTP1_BODY_LENGTH) {
+            size_t n = avail < c->req_left ? avail : (size_t)c->req_left;
+            buf_reserve(raw, n);
+            evbuffer_remove(in, raw->p + raw->len, n);
+            raw->len += n;
+            raw->p[raw->len] = '\0';
+            c->req_left -= n;
+            c->flow->req_size += n;
+            if (c->req_left == 0) {
+                request_buffered(c, true);
+                return;
+            }
+        } else {
+            size_t len = evbuffer_get_contiguous_space(in), used = 0;
+            const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+            enum http1_rc rc = http1_feed(&c->crx, p, len, &used);
+            evbuffer_drain(in, used);
+            if (rc == HTTP1_ERROR) {
+                conn_reply_error(c, 400, "bad request body: %s", c->crx.err);
+                return;
+            }
+            if (rc == HTTP1_DONE) {
+                request_buffered(c, true);
+                return;
+            }
+        }
+        if (raw->len > limit) {
+            request_buffered(c, false);
+            return;
+        }
+    }
+    if (!c->closing && c->req_buffering)
+        evtimer_add(c->timer, &c->w->tv_idle); /* the client owes us the rest */
+}
+
+static void after_requestheaders_hook(struct conn *c)
+{
+    struct hook_ctx *hc = &c->hc;
+    if (hc->respond) {
+        local_reply(c);
+        return;
+    }
+    if (scripts_want(c->w->scripts, HOOK_REQUEST) && c->req_body != HTTP1_BODY_NONE) {
+        if (hc->req.stream || hc->body_limit == 0 || c->upgrade_req ||
+            (c->req_body == HTTP1_BODY_LENGTH && c->req_left > hc->body_limit)) {
+            hc->req.streamed = true;
+        } else {
+            c->state = CONN_REQ_BODY;
+            c->req_buffering = true;
+            if (c->expect_continue) { /* the client waits for a go-ahead before its body */
+                evbuffer_add(bufferevent_get_output(c->cbev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+                c->continue_sent = true;
+            }
+            bufferevent_enable(c->cbev, EV_READ);
+            buffer_request(c);
+            return;
+        }
+    }
+    request_hook(c);
+}
+
+/* flow:respond(): lucent answers; the reply still passes the response hooks. */
+static void local_reply(struct conn *c)
+{
+    struct flow *f = c->flow;
+    int64_t now = flow_now_us();
+
+    c->hc.respond = false;
+    if (f->t_connected == 0)
+        f->t_connected = now;
+    f->t_resp_start = now;
+    f->state = FLOW_RESPONSE;
+    /* a request body not read by now is not read at all: close after the reply */
+    c->req_done = c->req_body == HTTP1_BODY_NONE;
+    if (!c->req_done || f->connect)
+        c->client_keep = false;
+    c->up_keep = c->ubev != NULL; /* an idle upstream from an earlier exchange stays */
+    c->resp_body = HTTP1_BODY_LENGTH;
+    c->resp_left = 0;
+    c->chunk_down = c->close_down = false;
+    c->resp_head_done = true;
+    c->resp_read_done = true;
+    c->state = CONN_EXCHANGE;
+    evtimer_del(c->timer);
+    bufferevent_disable(c->cbev, EV_READ);
+    response_hooks(c);
+}
+
 /* A complete request head has been read: make its flow and start it. */
 static void start_request(struct conn *c)
 {
     struct http1 *rx = &c->crx;
     char err[200];
-    char url[URL_HOST_MAX + 16];
 
     evtimer_del(c->timer);
     struct flow *f = flow_new(flow_next_id());
@@ -739,7 +979,14 @@ static void start_request(struct conn *c)
     c->head_request = strcmp(f->method, "HEAD") == 0;
     c->upgrade_req = false;
     c->expect_continue = false;
+    c->req_buffering = c->req_buffered = c->req_prefix = false;
+    c->resp_buffering = c->resp_read_done = c->resp_fixed_len = false;
+    c->continue_sent = false;
     c->flow->state = FLOW_REQUEST;
+    memset(&c->target, 0, sizeof(c->target));
+    buf_reset(&c->path_store);
+    if (c->w->scripts)
+        hook_ctx_reset(&c->hc, f, &c->target, &c->path_store, c->w->opts->body_limit);
 
     if (c->in_tunnel) {
         f->tls = c->tunnel_tls;
@@ -761,7 +1008,11 @@ static void start_request(struct conn *c)
             conn_reply_error(c, 400, "bad CONNECT target: %s", err);
             return;
         }
-        start_connect(c);
+        c->hc.req.present = true; /* a CONNECT has no body */
+        if (scripts_want(c->w->scripts, HOOK_CONNECT) &&
+            run_hook(c, HOOK_CONNECT, after_connect_hook))
+            return;
+        after_connect_hook(c);
         return;
     }
 
@@ -785,15 +1036,8 @@ static void start_request(struct conn *c)
         conn_reply_error(c, 400, "%s", err);
         return;
     }
-    size_t n = (size_t)snprintf(url, sizeof(url), "%s://", c->target.scheme);
-    n += url_authority(&c->target, false, url + n, sizeof(url) - n);
-    struct buf u = BUF_INIT;
-    buf_append(&u, url, n);
-    if (c->target.path_len == 0 || c->target.path[0] != '/')
-        buf_putc(&u, '/');
-    buf_append(&u, c->target.path, c->target.path_len);
-    flow_set_url(f, u.p, u.len);
-    buf_free(&u);
+    struct hook_ctx urlctx = {.flow = f, .target = &c->target};
+    hook_set_flow_url(&urlctx);
 
     if (!c->in_tunnel && strcmp(c->target.scheme, "http") != 0) {
         conn_reply_error(c, 400, "%s URLs go through CONNECT, not as a plain proxy request",
@@ -810,7 +1054,23 @@ static void start_request(struct conn *c)
         serve_onboarding(c);
         return;
     }
-    if (c->up_tls_error) {
+    if (c->w->scripts == NULL) {
+        request_go(c);
+        return;
+    }
+    c->hc.req.present = c->req_body == HTTP1_BODY_NONE;
+    if (scripts_want(c->w->scripts, HOOK_REQUESTHEADERS) &&
+        run_hook(c, HOOK_REQUESTHEADERS, after_requestheaders_hook))
+        return;
+    after_requestheaders_hook(c);
+}
+
+/* Hooks are done with the request: send it (connecting first if needed). */
+static void request_go(struct conn *c)
+{
+    struct flow *f = c->flow;
+    if (c->up_tls_error && c->in_tunnel && strcmp(c->target.host, c->tunnel.host) == 0 &&
+        c->target.port == c->tunnel.port && strcmp(c->target.scheme, "https") == 0) {
         conn_reply_error(c, 502, "%s", c->up_tls_error);
         return;
     }
@@ -818,7 +1078,8 @@ static void start_request(struct conn *c)
 
     char key[sizeof(c->up_key)];
     snprintf(key, sizeof(key), "%s:%u", c->target.host, c->target.port);
-    if (c->ubev != NULL && strcmp(key, c->up_key) == 0) {
+    if (c->ubev != NULL && strcmp(key, c->up_key) == 0 &&
+        conn_is_tls(c->ubev) == (strcmp(c->target.scheme, "https") == 0)) {
         c->up_reused = true;
         snprintf(f->server, sizeof(f->server), "%s", c->up_peer);
         f->t_connected = f->t_start;
@@ -833,6 +1094,10 @@ static void start_request(struct conn *c)
 static void on_req_chunk(void *arg, const char *p, size_t len)
 {
     struct conn *c = arg;
+    if (c->req_buffering) {
+        on_req_chunk_buffered(c, p, len);
+        return;
+    }
     if (c->ubev == NULL || len == 0)
         return;
     struct evbuffer *out = bufferevent_get_output(c->ubev);
@@ -904,6 +1169,11 @@ static void on_resp_chunk(void *arg, const char *p, size_t len)
     struct evbuffer *out = bufferevent_get_output(c->cbev);
     if (len == 0)
         return;
+    if (c->resp_buffering) {
+        buf_append(&c->hc.resp.raw, p, len);
+        c->flow->resp_size += len;
+        return;
+    }
     if (c->chunk_down)
         evbuffer_add_printf(out, "%zx\r\n", len);
     evbuffer_add(out, p, len);
@@ -991,11 +1261,106 @@ static void response_head(struct conn *c)
     }
     if (c->close_down || !c->req_done)
         c->client_keep = false;
-    write_response_head(c, false);
     if (c->resp_body != HTTP1_BODY_CHUNKED)
         http1_next(rx, &f->resp_headers, &f->resp_trailers); /* we count the body ourselves */
+    if (c->w->scripts) {
+        c->hc.resp.present = c->resp_read_done = c->resp_body == HTTP1_BODY_NONE;
+        response_hooks(c);
+        return;
+    }
+    write_response_head(c, false);
     if (c->resp_body == HTTP1_BODY_NONE)
         response_done(c);
+}
+
+/* ---- response hooks ---------------------------------------------------- */
+
+/* The response hooks are done: the head goes out, with the body when it
+ * was read whole (then with its length, whatever the framing was). */
+static void after_response_hook(struct conn *c)
+{
+    struct flow *f = c->flow;
+    struct hook_body *b = &c->hc.resp;
+    struct evbuffer *out = bufferevent_get_output(c->cbev);
+    bool bodyless = c->head_request || f->status == 204 || f->status == 304;
+
+    if (b->present && !b->streamed) {
+        if (!bodyless) {
+            c->resp_fixed_len = true;
+            c->chunk_down = c->close_down = false;
+        }
+        write_response_head(c, false);
+        if (!bodyless) {
+            evbuffer_add(out, b->raw.p, b->raw.len);
+            f->resp_size = b->raw.len;
+        }
+        if (c->resp_read_done)
+            response_done(c);
+        return;
+    }
+    write_response_head(c, false);
+    if (b->raw.len > 0) { /* read before the hook ran; the rest streams */
+        if (c->chunk_down)
+            evbuffer_add_printf(out, "%zx\r\n", b->raw.len);
+        evbuffer_add(out, b->raw.p, b->raw.len);
+        if (c->chunk_down)
+            evbuffer_add(out, "\r\n", 2);
+    }
+    if (c->resp_read_done)
+        response_done(c);
+}
+
+static void response_hook(struct conn *c)
+{
+    if (scripts_want(c->w->scripts, HOOK_RESPONSE) &&
+        run_hook(c, HOOK_RESPONSE, after_response_hook))
+        return;
+    after_response_hook(c);
+}
+
+static void after_responseheaders_hook(struct conn *c)
+{
+    struct hook_body *b = &c->hc.resp;
+    if (scripts_want(c->w->scripts, HOOK_RESPONSE) && !b->present) {
+        if (b->stream || c->hc.body_limit == 0 ||
+            (c->resp_body == HTTP1_BODY_LENGTH && c->resp_left > c->hc.body_limit)) {
+            b->streamed = true;
+        } else {
+            c->resp_buffering = true; /* pump_response fills hc.resp.raw */
+            return;
+        }
+    }
+    response_hook(c);
+}
+
+static void response_hooks(struct conn *c)
+{
+    if (scripts_want(c->w->scripts, HOOK_RESPONSEHEADERS) &&
+        run_hook(c, HOOK_RESPONSEHEADERS, after_responseheaders_hook))
+        return;
+    after_responseheaders_hook(c);
+}
+
+/* All of the response body has been read. */
+static void body_complete(struct conn *c)
+{
+    c->resp_read_done = true;
+    if (c->resp_buffering) {
+        c->resp_buffering = false;
+        c->hc.resp.present = true;
+        response_hook(c);
+        return;
+    }
+    response_done(c);
+}
+
+/* The body being buffered passed --body-limit: the hooks see none, the
+ * bytes read so far go out first, the rest streams. */
+static void body_over_limit(struct conn *c)
+{
+    c->resp_buffering = false;
+    c->hc.resp.streamed = true;
+    response_hook(c);
 }
 
 /* Reads response bytes: heads through http1, bodies moved or de-chunked. */
@@ -1011,10 +1376,12 @@ static void pump_response(struct conn *c)
             conn_read_more(c->ubev, CONN_HIGH_WATER - have);
     }
 
-    while (!c->closing && c->state == CONN_EXCHANGE && !c->resp_done) {
+    while (!c->closing && c->state == CONN_EXCHANGE && !c->resp_done && !c->hook_wait) {
         size_t avail = evbuffer_get_length(in);
         if (avail == 0)
             break;
+        if (c->resp_read_done)
+            break; /* read whole; the hooks are holding it */
         if (!c->resp_head_done || c->resp_body == HTTP1_BODY_CHUNKED) {
             size_t len = evbuffer_get_contiguous_space(in), used = 0;
             const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
@@ -1030,14 +1397,29 @@ static void pump_response(struct conn *c)
             if (rc == HTTP1_HEAD)
                 response_head(c);
             else if (rc == HTTP1_DONE)
-                response_done(c);
+                body_complete(c);
         } else if (c->resp_body == HTTP1_BODY_LENGTH) {
             size_t n = avail < c->resp_left ? avail : (size_t)c->resp_left;
-            evbuffer_remove_buffer(in, out, n);
+            if (c->resp_buffering) {
+                struct buf *raw = &c->hc.resp.raw;
+                buf_reserve(raw, n);
+                evbuffer_remove(in, raw->p + raw->len, n);
+                raw->len += n;
+                raw->p[raw->len] = '\0';
+            } else {
+                evbuffer_remove_buffer(in, out, n);
+            }
             c->resp_left -= n;
             c->flow->resp_size += n;
             if (c->resp_left == 0)
-                response_done(c);
+                body_complete(c);
+        } else if (c->resp_buffering) { /* EOF-delimited, kept for the hooks */
+            struct buf *raw = &c->hc.resp.raw;
+            buf_reserve(raw, avail);
+            evbuffer_remove(in, raw->p + raw->len, avail);
+            raw->len += avail;
+            raw->p[raw->len] = '\0';
+            c->flow->resp_size += avail;
         } else { /* EOF-delimited: everything is body */
             c->flow->resp_size += avail;
             if (c->chunk_down) {
@@ -1048,6 +1430,8 @@ static void pump_response(struct conn *c)
                 evbuffer_remove_buffer(in, out, avail);
             }
         }
+        if (c->resp_buffering && c->hc.resp.raw.len > c->hc.body_limit)
+            body_over_limit(c);
         if (c->ubev && !c->closing && conn_backed_up(c->cbev, c->ubev, &c->up_paused))
             break;
     }
@@ -1085,6 +1469,8 @@ static void on_client_read(struct bufferevent *bev, void *arg)
     conn_hold(c);
     if (c->state == CONN_READ_HEAD)
         client_parse(c);
+    else if (c->state == CONN_REQ_BODY)
+        buffer_request(c);
     else if (c->state == CONN_EXCHANGE)
         pump_request(c);
     conn_release(c);
@@ -1178,7 +1564,7 @@ static void on_up_event(struct bufferevent *bev, short what, void *arg)
             goto out;
         if (c->resp_head_done && c->resp_body == HTTP1_BODY_EOF) {
             c->up_keep = false;
-            response_done(c);
+            body_complete(c);
             goto out;
         }
         if (retry_fresh(c))

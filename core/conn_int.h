@@ -14,6 +14,7 @@
 #include "core/conn.h"
 #include "core/flow.h"
 #include "core/hdrs.h"
+#include "core/hook.h"
 #include "core/http1.h"
 #include "core/url.h"
 
@@ -27,6 +28,7 @@ struct upstream_req;
 enum conn_state {
     CONN_READ_HEAD = 0, /* waiting for (the rest of) a request head */
     CONN_CONNECTING,    /* resolving/connecting upstream; client reads off */
+    CONN_REQ_BODY,      /* reading a request body for the `request` hook */
     CONN_EXCHANGE,      /* request body and response streaming */
     CONN_TUNNEL,        /* CONNECT or Upgrade: bytes both ways */
     CONN_PEEK,          /* after CONNECT's 200: what does the client speak? */
@@ -73,6 +75,20 @@ struct conn {
     bool sent_to_client;           /* some response bytes went to the client */
     bool up_paused, client_paused; /* reading stopped by back-pressure */
     bool header_timer;             /* the timer is counting a head, not idleness */
+
+    /* scripts: what hooks see of this exchange, and their effects */
+    struct hook_ctx hc;
+    struct buf path_store;    /* the target's path once a script changed it */
+    struct event *hook_timer; /* owned: flow:delay() */
+    void (*after_delay)(struct conn *c);
+    bool hook_wait;      /* a delay holds the exchange */
+    bool req_buffering;  /* the request body goes to hc.req.raw */
+    bool req_buffered;   /* ... and is complete there: sent with a Content-Length */
+    bool req_prefix;     /* hc.req.raw holds the start of a body that streams */
+    bool resp_buffering; /* the response body goes to hc.resp.raw */
+    bool resp_read_done; /* the whole response body has been read */
+    bool resp_fixed_len; /* send the response with Content-Length hc.resp.raw.len */
+    bool continue_sent;  /* lucent answered Expect: 100-continue itself */
 
     /* tunnel */
     bool client_eof, up_eof;

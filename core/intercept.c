@@ -31,6 +31,7 @@
 #include "core/conn_int.h"
 #include "core/hello.h"
 #include "core/log.h"
+#include "core/script.h"
 #include "core/tls.h"
 #include "core/worker.h"
 
@@ -41,6 +42,8 @@ static void client_tls_start(struct conn *c, char **names, size_t nnames);
 /* The CONNECT flow is not published: the requests inside are the flows. */
 static void drop_connect_flow(struct conn *c)
 {
+    if (c->flow)
+        scripts_flow_end(c->w->scripts, c->flow->id);
     flow_unref(c->flow);
     c->flow = NULL;
 }
@@ -145,9 +148,13 @@ static void on_up_tls_event(struct bufferevent *bev, short what, void *arg)
 void intercept_upstream_tls(struct conn *c)
 {
     char err[300];
-    const char *host = c->sni[0] ? c->sni : c->tunnel.host;
+    /* the tunnel's origin by the name the client asked for; a script may
+     * have sent the request elsewhere */
+    bool tunnel_origin = strcmp(c->target.host, c->tunnel.host) == 0 &&
+                         c->target.port == c->tunnel.port;
+    const char *host = tunnel_origin && c->sni[0] ? c->sni : c->target.host;
     evutil_socket_t fd = bufferevent_getfd(c->ubev);
-    SSL *ssl = tls_client_ssl(c->w->tls, host, c->tunnel.port, host, err, sizeof(err));
+    SSL *ssl = tls_client_ssl(c->w->tls, host, c->target.port, host, err, sizeof(err));
 
     free(c->up_tls_error);
     c->up_tls_error = NULL;

@@ -9,7 +9,7 @@
 
 enum log_level log_threshold = LOG_LVL_INFO;
 
-static const char *const level_names[] = {"error: ", "warning: ", "", "debug: "};
+static const char *const level_names[] = {"error: ", "warning: ", "", "", "debug: "};
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {

@@ -7,7 +7,8 @@
 
 #include "core/attrib.h"
 
-enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+/* NOTE: shown by default, without a level word (script output, reloads). */
+enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_NOTE, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 extern enum log_level log_threshold;
 
@@ -20,6 +21,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...) LC_PRINTF(2, 3);
     } while (0)
 #define LC_ERROR(...) LC_LOG(LOG_LVL_ERROR, __VA_ARGS__)
 #define LC_WARN(...) LC_LOG(LOG_LVL_WARN, __VA_ARGS__)
+#define LC_NOTE(...) LC_LOG(LOG_LVL_NOTE, __VA_ARGS__)
 #define LC_INFO(...) LC_LOG(LOG_LVL_INFO, __VA_ARGS__)
 #define LC_DEBUG(...) LC_LOG(LOG_LVL_DEBUG, __VA_ARGS__)
 

@@ -49,7 +49,7 @@ int main(int argc, char **argv)
         return 2;
     }
     log_threshold = o.verbosity < 0    ? LOG_LVL_ERROR
-                    : o.verbosity == 0 ? LOG_LVL_WARN
+                    : o.verbosity == 0 ? LOG_LVL_NOTE
                     : o.verbosity == 1 ? LOG_LVL_INFO
                                        : LOG_LVL_DEBUG;
 

@@ -38,6 +38,14 @@ const char opts_usage[] =
     "  --no-auto-ignore         keep intercepting hosts whose clients refused lucent's\n"
     "                           certificate (by default they pass through afterwards)\n"
     "\n"
+    "Scripting (Lua 5.4; see the README):\n"
+    "  -s, --script FILE        run the hooks FILE defines on every flow (repeatable;\n"
+    "                           scripts run in the order given, reloaded when changed)\n"
+    "  --body-limit BYTES       bodies up to this size are buffered for request/response\n"
+    "                           hooks; larger ones stream (suffix k, m, g; default 4m)\n"
+    "  --script-budget N        Lua instructions one hook call may run (default 10000000)\n"
+    "  --script-memory BYTES    memory cap of each script's Lua state (default 64m)\n"
+    "\n"
     "Timeouts (seconds, decimals allowed) and limits:\n"
     "  --header-timeout SEC     time for a client to send a request head (default 30)\n"
     "  --idle-timeout SEC       idle keep-alive client connections are closed after this\n"
@@ -67,6 +75,9 @@ enum {
     OPT_SSL_INSECURE,
     OPT_IGNORE_HOSTS,
     OPT_NO_AUTO_IGNORE,
+    OPT_BODY_LIMIT,
+    OPT_SCRIPT_BUDGET,
+    OPT_SCRIPT_MEMORY,
 };
 
 static const struct option longopts[] = {
@@ -90,6 +101,10 @@ static const struct option longopts[] = {
     {"ssl-insecure", no_argument, NULL, OPT_SSL_INSECURE},
     {"ignore-hosts", required_argument, NULL, OPT_IGNORE_HOSTS},
     {"no-auto-ignore", no_argument, NULL, OPT_NO_AUTO_IGNORE},
+    {"script", required_argument, NULL, 's'},
+    {"body-limit", required_argument, NULL, OPT_BODY_LIMIT},
+    {"script-budget", required_argument, NULL, OPT_SCRIPT_BUDGET},
+    {"script-memory", required_argument, NULL, OPT_SCRIPT_MEMORY},
     {NULL, 0, NULL, 0},
 };
 
@@ -113,6 +128,9 @@ void opts_defaults(struct opts *o)
     o->max_header_size = 64 * 1024;
     o->max_headers = 100;
     o->auto_ignore = true;
+    o->body_limit = 4 * 1024 * 1024;
+    o->script_budget = 10000000;
+    o->script_memory = 64 * 1024 * 1024;
 }
 
 static int parse_uint(const char *s, unsigned long long min, unsigned long long max, bool suffix,
@@ -130,6 +148,8 @@ static int parse_uint(const char *s, unsigned long long min, unsigned long long 
         mult = 1024, end++;
     else if (suffix && (*end == 'm' || *end == 'M'))
         mult = 1024 * 1024, end++;
+    else if (suffix && (*end == 'g' || *end == 'G'))
+        mult = 1024 * 1024 * 1024, end++;
     if (v > max / mult)
         return -1;
     v *= mult;
@@ -160,7 +180,7 @@ enum opts_rc opts_parse(struct opts *o, int argc, char **argv, char *err, size_t
 
     optind = 0; /* 0, not 1: glibc then also forgets its place inside a previous argv */
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":p:vqh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":p:s:vqh", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_LISTEN_HOST:
             if (optarg[0] == '\0') {
@@ -260,6 +280,42 @@ enum opts_rc opts_parse(struct opts *o, int argc, char **argv, char *err, size_t
             o->ignore_hosts[o->nignore++] = optarg;
             break;
         }
+        case 's':
+            if (optarg[0] == '\0') {
+                snprintf(err, errlen, "--script: empty file name");
+                return OPTS_ERROR;
+            }
+            if (o->nscripts == OPTS_MAX_SCRIPTS) {
+                snprintf(err, errlen, "--script: at most %d scripts", OPTS_MAX_SCRIPTS);
+                return OPTS_ERROR;
+            }
+            o->scripts[o->nscripts++] = optarg;
+            break;
+        case OPT_BODY_LIMIT:
+            if (parse_uint(optarg, 0, 1024ull * 1024 * 1024, true, &u) < 0) {
+                snprintf(err, errlen, "--body-limit: '%s' is not a size from 0 to 1g bytes",
+                         optarg);
+                return OPTS_ERROR;
+            }
+            o->body_limit = (size_t)u;
+            break;
+        case OPT_SCRIPT_BUDGET:
+            if (parse_uint(optarg, 1000, 1000000000000ull, false, &u) < 0) {
+                snprintf(err, errlen,
+                         "--script-budget: '%s' is not a number of instructions (>= 1000)",
+                         optarg);
+                return OPTS_ERROR;
+            }
+            o->script_budget = u;
+            break;
+        case OPT_SCRIPT_MEMORY:
+            if (parse_uint(optarg, 1024 * 1024, 64ull * 1024 * 1024 * 1024, true, &u) < 0) {
+                snprintf(err, errlen, "--script-memory: '%s' is not a size from 1m to 64g bytes",
+                         optarg);
+                return OPTS_ERROR;
+            }
+            o->script_memory = (size_t)u;
+            break;
         case 'v':
             o->verbosity++;
             break;
@@ -273,7 +329,7 @@ enum opts_rc opts_parse(struct opts *o, int argc, char **argv, char *err, size_t
             o->version = true;
             return OPTS_EXIT;
         case ':':
-            if (optopt == 'p' || optopt >= OPT_LISTEN_HOST)
+            if (optopt == 'p' || optopt == 's' || optopt >= OPT_LISTEN_HOST)
                 snprintf(err, errlen, "--%s: missing value", optname(optopt));
             else
                 snprintf(err, errlen, "%s: missing value", argv[optind - 1]);

@@ -10,6 +10,7 @@
 #include "core/attrib.h"
 
 #define OPTS_MAX_IGNORE 32
+#define OPTS_MAX_SCRIPTS 16
 
 struct opts {
     const char *listen_host; /* borrowed from argv or static */
@@ -31,6 +32,12 @@ struct opts {
     const char *ignore_hosts[OPTS_MAX_IGNORE]; /* POSIX extended regexes on host:port */
     unsigned nignore;
     bool auto_ignore; /* pass through hosts whose clients refused our cert */
+    /* Lua scripts */
+    const char *scripts[OPTS_MAX_SCRIPTS]; /* borrowed from argv, in order */
+    unsigned nscripts;
+    size_t body_limit;    /* bodies up to this are buffered for hooks */
+    uint64_t script_budget; /* instructions per hook call */
+    size_t script_memory; /* bytes per Lua state */
     bool help, version;
 };
 

@@ -19,6 +19,7 @@
 #include "core/conn.h"
 #include "core/conn_int.h"
 #include "core/log.h"
+#include "core/script.h"
 
 static void to_tv(double secs, struct timeval *tv)
 {
@@ -175,6 +176,13 @@ int worker_init(struct worker *w, unsigned index, const struct opts *o, struct b
         evdns_base_load_hosts(w->dns, NULL);
         LC_WARN("no name servers from /etc/resolv.conf: only /etc/hosts and addresses resolve");
     }
+    w->scripts = scripts_new(o, index, err, errlen);
+    if (w->scripts == NULL && err[0] != '\0')
+        goto fail;
+    if (w->scripts && scripts_watch(w->scripts, w->base) < 0) {
+        snprintf(err, errlen, "cannot watch the scripts for changes");
+        goto fail;
+    }
     if (make_listener(w, o->listen_host, port, err, errlen) < 0)
         goto fail;
     /* a pipe, not evthread locking: the loop stays lock-free */
@@ -236,6 +244,8 @@ void worker_free(struct worker *w)
     struct conn *c;
     while ((c = TAILQ_FIRST(&w->conns)) != NULL)
         conn_destroy(c, "lucent shut down before the exchange finished");
+    scripts_free(w->scripts); /* after the conns: their last flows still run done() */
+    w->scripts = NULL;
     if (w->stop_ev) {
         event_free(w->stop_ev);
         w->stop_ev = NULL;

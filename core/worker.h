@@ -22,6 +22,7 @@ struct evdns_base;
 struct evconnlistener;
 struct conn;
 struct tls;
+struct scripts;
 
 struct worker {
     unsigned index;
@@ -35,6 +36,7 @@ struct worker {
     const struct opts *opts;         /* borrowed */
     struct bus *bus;                 /* borrowed */
     struct tls *tls;                 /* borrowed: shared, see core/tls.h */
+    struct scripts *scripts;         /* owned: this worker's Lua states, or NULL */
     TAILQ_HEAD(conn_list, conn) conns;
     size_t nconns;
     struct timeval tv_header, tv_idle, tv_connect, tv_upstream;
