@@ -35,7 +35,8 @@ struct lstate {
     lua_State *L;         /* owned */
     size_t used, limit;   /* bytes */
     uint64_t count, budget;
-    unsigned want; /* bit per hook defined at load */
+    unsigned want;    /* bit per hook defined at load */
+    bool over_budget; /* the count hook fires on every instruction */
 };
 
 struct script {
@@ -79,8 +80,12 @@ static void on_count(lua_State *L, lua_Debug *ar)
     ls->count += SCRIPT_STEP;
     if (ls->count > ls->budget) {
         lua_sethook(L, on_count, LUA_MASKCOUNT, 1); /* every instruction from now on */
-        luaL_error(L, "instruction budget exceeded (%" PRIu64 " instructions, see --script-budget)",
-                   ls->budget);
+        ls->over_budget = true;
+        luaL_where(L, 0); /* the running function: where the script is looping */
+        lua_pushfstring(L, "instruction budget exceeded (%I instructions, see --script-budget)",
+                        (lua_Integer)ls->budget);
+        lua_concat(L, 2);
+        lua_error(L);
     }
 }
 
@@ -100,9 +105,11 @@ static int call(struct lstate *ls, int nargs, char *err, size_t errlen)
     lua_pushcfunction(L, on_error);
     lua_insert(L, base);
     ls->count = 0;
-    lua_sethook(L, on_count, LUA_MASKCOUNT, SCRIPT_STEP);
+    if (ls->over_budget) { /* the last call ran out: back to checking every step */
+        lua_sethook(L, on_count, LUA_MASKCOUNT, SCRIPT_STEP);
+        ls->over_budget = false;
+    }
     int rc = lua_pcall(L, nargs, 0, base);
-    lua_sethook(L, NULL, 0, 0);
     if (rc != LUA_OK) {
         size_t len;
         const char *m = lua_tolstring(L, -1, &len);
@@ -139,8 +146,12 @@ static int setup(lua_State *L)
 {
     const char *path = lua_touserdata(L, 1);
     luaL_openlibs(L);
+    /* `load` and `error` are Lua's own functions too: remember them, so
+     * only a script's own definitions count as hooks */
     lua_getglobal(L, "load");
-    lua_setfield(L, LUA_REGISTRYINDEX, "lucent.builtin_load");
+    lua_setfield(L, LUA_REGISTRYINDEX, "lucent.builtin.load");
+    lua_getglobal(L, "error");
+    lua_setfield(L, LUA_REGISTRYINDEX, "lucent.builtin.error");
     lflow_open(L);
     lua_newtable(L);
     lua_pushcfunction(L, l_log);
@@ -157,6 +168,22 @@ static int setup(lua_State *L)
     lua_setfield(L, -3, "path");
     lua_pop(L, 2);
     return 0;
+}
+
+/* Is global `name` a function of the script's own (not Lua's builtin)?
+ * Leaves it on the stack when true. */
+static bool defines(lua_State *L, const char *name)
+{
+    if (lua_getglobal(L, name) != LUA_TFUNCTION) {
+        lua_pop(L, 1);
+        return false;
+    }
+    char key[64];
+    snprintf(key, sizeof(key), "lucent.builtin.%s", name);
+    lua_getfield(L, LUA_REGISTRYINDEX, key);
+    bool own = !lua_rawequal(L, -1, -2);
+    lua_pop(L, own ? 1 : 2);
+    return own;
 }
 
 static void state_free(struct lstate *ls, bool unload)
@@ -195,6 +222,8 @@ static struct lstate *state_load(const char *path, const struct opts *o, char *e
         goto fail;
     }
     *(struct lstate **)lua_getextraspace(ls->L) = ls;
+    /* the count only advances while Lua runs, i.e. inside call() */
+    lua_sethook(ls->L, on_count, LUA_MASKCOUNT, SCRIPT_STEP);
     lua_pushcfunction(ls->L, setup);
     lua_pushlightuserdata(ls->L, (void *)path);
     if (call(ls, 1, why, sizeof(why)) < 0) {
@@ -210,24 +239,15 @@ static struct lstate *state_load(const char *path, const struct opts *o, char *e
         snprintf(err, errlen, "script %s", why);
         goto fail;
     }
-    /* `load` is also Lua's own function: only a script's own one is the hook */
-    lua_getglobal(ls->L, "load");
-    lua_getfield(ls->L, LUA_REGISTRYINDEX, "lucent.builtin_load");
-    bool own_load = lua_isfunction(ls->L, -2) && !lua_rawequal(ls->L, -1, -2);
-    lua_pop(ls->L, 1);
-    if (own_load) {
+    if (defines(ls->L, "load")) {
         if (call(ls, 0, why, sizeof(why)) < 0) {
             snprintf(err, errlen, "script %s: load: %s", path, why);
             goto fail;
         }
-    } else {
-        lua_pop(ls->L, 1);
     }
-    for (int h = 0; h < HOOK_COUNT; h++) {
-        if (lua_getglobal(ls->L, hook_names[h]) == LUA_TFUNCTION)
+    for (int h = 0; h < HOOK_COUNT; h++)
+        if (defines(ls->L, hook_names[h]))
             ls->want |= 1u << h;
-        lua_pop(ls->L, 1);
-    }
     return ls;
 
 fail:
