@@ -54,6 +54,7 @@ void lflow_env_free(struct lflow_env *e)
     free(e->undo.url);
     free(e->undo.reason);
     buf_free(&e->scratch);
+    buf_free(&e->scratch2);
 }
 
 static struct lflow_env *env_of(lua_State *L)
@@ -189,6 +190,8 @@ void lflow_commit(struct lflow_env *e)
     e->hc = NULL;
     if (e->scratch.cap > 1024 * 1024)
         buf_free(&e->scratch);
+    if (e->scratch2.cap > 1024 * 1024)
+        buf_free(&e->scratch2);
 }
 
 static struct hdrs *msg_hdrs(struct hook_ctx *hc, enum ud_kind k)
@@ -715,26 +718,25 @@ static void set_request(lua_State *L, struct lflow_env *e, const char *k, int v)
         set_path(e, p, len);
         target_changed(e);
     } else if (strcmp(k, "query") == 0) {
-        struct buf q = BUF_INIT, p = BUF_INIT;
+        /* the env's buffers, not locals: building may raise (memory cap) */
+        struct buf *q = &e->scratch, *p = &e->scratch2;
         size_t qlen, plen;
         if (f->connect)
             luaL_error(L, "a CONNECT has no query");
+        buf_reset(q);
+        buf_reset(p);
         if (!lua_isnil(L, v)) {
             luaL_checktype(L, v, LUA_TTABLE);
-            if (lutil_build_query(L, v, &q) < 0) {
-                buf_free(&q);
+            if (lutil_build_query(L, v, q) < 0)
                 lua_error(L);
-            }
         }
         query_of(t, &qlen, &plen);
-        buf_append(&p, plen ? t->path : "/", plen ? plen : 1);
-        if (q.len > 0) {
-            buf_putc(&p, '?');
-            buf_append(&p, q.p, q.len);
+        buf_append(p, plen ? t->path : "/", plen ? plen : 1);
+        if (q->len > 0) {
+            buf_putc(p, '?');
+            buf_append(p, q->p, q->len);
         }
-        buf_free(&q);
-        set_path(e, p.p, p.len);
-        buf_free(&p);
+        set_path(e, p->p, p->len);
         target_changed(e);
     } else if (strcmp(k, "url") == 0) {
         const char *s = luaL_checklstring(L, v, &len);

@@ -44,7 +44,7 @@ struct lflow_env {
     size_t decode_limit;  /* largest decoded body handed to Lua */
     size_t nstates;       /* live flow.state tables */
     struct lflow_undo undo;
-    struct buf scratch;   /* owned: decoding */
+    struct buf scratch, scratch2; /* owned: decoding, building */
 };
 
 void lflow_env_init(struct lflow_env *e, const char *name, size_t decode_limit) LC_NONNULL(1, 2);

@@ -146,6 +146,13 @@ static int setup(lua_State *L)
 {
     const char *path = lua_touserdata(L, 1);
     luaL_openlibs(L);
+    /* Lua makes the metatable of its large string buffers on first use; if
+     * that first use ran out of memory (the cap), the state could never
+     * build a large string again. Use one now, while memory is plentiful. */
+    luaL_Buffer warm;
+    luaL_buffinitsize(L, &warm, 4 * LUAL_BUFFERSIZE);
+    luaL_pushresultsize(&warm, 0);
+    lua_pop(L, 1);
     /* `load` and `error` are Lua's own functions too: remember them, so
      * only a script's own definitions count as hooks */
     lua_getglobal(L, "load");
