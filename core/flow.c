@@ -64,6 +64,8 @@ void flow_unref(struct flow *f)
     hdrs_free(&f->resp_trailers);
     free(f->url);
     free(f->reason);
+    buf_free(&f->req_body);
+    buf_free(&f->resp_body);
     free(f->error);
     free(f->server_cert);
     free(f);

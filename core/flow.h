@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "core/attrib.h"
+#include "core/buf.h"
 #include "core/hdrs.h"
 
 enum flow_state { FLOW_REQUEST = 0, FLOW_UPSTREAM, FLOW_RESPONSE, FLOW_DONE };
@@ -44,6 +45,13 @@ struct flow {
     struct hdrs resp_headers, resp_trailers; /* owned */
     uint64_t resp_size;                      /* body bytes (de-chunked); tunnel: server→client */
     bool local_reply;                        /* the response came from lucent, not upstream */
+
+    /* bodies kept for viewers and HAR when capturing is on: de-chunked,
+     * still content-encoded, at most the capture limit of each */
+    struct buf req_body, resp_body; /* owned */
+    bool req_body_cut, resp_body_cut; /* the body was longer than what was kept */
+    bool replay;                      /* re-sent from the viewer */
+    char cache[24];                   /* cache verdict tag ("hit", "fresh", ...), or "" */
 
     /* timing: wall clock at start (µs since the epoch); the rest monotonic µs,
      * 0 when the phase was not reached */
