@@ -315,6 +315,53 @@ void conn_destroy(struct conn *c, const char *why)
     conn_free(c);
 }
 
+/* ---- capture ------------------------------------------------------------ */
+
+/* Keeps body bytes in the flow for viewers and HAR (when capturing is on),
+ * up to --body-limit per body; the rest is only counted. */
+static void capture(const struct conn *c, bool req, const void *p, size_t n)
+{
+    if (!c->w->opts->capture || c->flow == NULL || n == 0)
+        return;
+    struct buf *b = req ? &c->flow->req_body : &c->flow->resp_body;
+    size_t cap = c->w->opts->body_limit;
+    size_t room = b->len < cap ? cap - b->len : 0;
+    if (n > room) {
+        *(req ? &c->flow->req_body_cut : &c->flow->resp_body_cut) = true;
+        n = room;
+    }
+    if (n > 0)
+        buf_append(b, p, n);
+}
+
+/* The same for the first n bytes of an evbuffer about to be moved on. */
+static void capture_ev(const struct conn *c, bool req, struct evbuffer *src, size_t n)
+{
+    if (!c->w->opts->capture || c->flow == NULL || n == 0)
+        return;
+    struct buf *b = req ? &c->flow->req_body : &c->flow->resp_body;
+    size_t cap = c->w->opts->body_limit;
+    size_t room = b->len < cap ? cap - b->len : 0;
+    if (n > room) {
+        *(req ? &c->flow->req_body_cut : &c->flow->resp_body_cut) = true;
+        n = room;
+    }
+    if (n == 0)
+        return;
+    buf_reserve(b, n);
+    evbuffer_copyout(src, b->p + b->len, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void capture_reset(struct conn *c, bool req)
+{
+    if (c->flow == NULL)
+        return;
+    buf_reset(req ? &c->flow->req_body : &c->flow->resp_body);
+    *(req ? &c->flow->req_body_cut : &c->flow->resp_body_cut) = false;
+}
+
 /* ---- timers ------------------------------------------------------------ */
 
 static void arm_idle(struct conn *c)
@@ -488,6 +535,10 @@ void conn_reply_error(struct conn *c, int status, const char *fmt, ...)
     if (c->flow) {
         c->flow->resp_size = strlen(msg) + 9;
         c->flow->t_resp_start = flow_now_us();
+        capture_reset(c, false);
+        capture(c, false, "lucent: ", 8);
+        capture(c, false, msg, strlen(msg));
+        capture(c, false, "\n", 1);
     }
     c->sent_to_client = true;
     conn_finish_flow(c);
@@ -538,15 +589,15 @@ static void build_request_head(struct conn *c)
     hdrs_strip_hop_by_hop(h, c->upgrade_req);
     if (c->expect_continue || c->continue_sent)
         hdrs_remove(h, "Expect", 6);
-    hdrs_set(h, "Host", auth, alen);
+    if (!c->hc.host_set) /* a script's own Host stays (virtual hosts behind a map remote) */
+        hdrs_set(h, "Host", auth, alen);
     if (c->req_buffered || (c->hc.req.replaced && c->req_body == HTTP1_BODY_NONE)) {
         /* the whole body is in hand (scripts): say its length */
         char cl[24];
         int n = snprintf(cl, sizeof(cl), "%zu", c->hc.req.raw.len);
         c->chunk_up = false;
         c->req_buffered = true;
-        hdrs_remove(h, "Content-Length", 14);
-        hdrs_add(h, "Content-Length", 14, cl, (size_t)n);
+        hdrs_set(h, "Content-Length", cl, (size_t)n); /* where it was, or last */
     }
     if (c->chunk_up)
         hdrs_add(h, "Transfer-Encoding", 17, "chunked", 7);
@@ -583,8 +634,7 @@ static void write_response_head(struct conn *c, bool interim)
     if (!interim && c->resp_fixed_len) {
         char cl[24];
         int n = snprintf(cl, sizeof(cl), "%zu", c->hc.resp.raw.len);
-        hdrs_remove(h, "Content-Length", 14);
-        hdrs_add(h, "Content-Length", 14, cl, (size_t)n);
+        hdrs_set(h, "Content-Length", cl, (size_t)n);
     }
     if (!interim && !upgrading) {
         /* re-chunked by lucent; or a HEAD answer that says what upstream sent */
@@ -618,7 +668,11 @@ void conn_send_request(struct conn *c)
     if (c->req_buffered) {
         evbuffer_add(out, c->hc.req.raw.p, c->hc.req.raw.len);
         c->flow->req_size = c->hc.req.raw.len;
+        capture_reset(c, true); /* a retry sends it again */
+        capture(c, true, c->hc.req.raw.p, c->hc.req.raw.len);
     } else if (c->req_prefix && c->hc.req.raw.len > 0) {
+        capture_reset(c, true);
+        capture(c, true, c->hc.req.raw.p, c->hc.req.raw.len);
         /* the start of a body that streams: read before the hooks ran */
         if (c->chunk_up)
             evbuffer_add_printf(out, "%zx\r\n", c->hc.req.raw.len);
@@ -737,6 +791,7 @@ static void serve_onboarding(struct conn *c)
     if (!c->head_request) {
         evbuffer_add(out, r.body.p, r.body.len);
         f->resp_size = r.body.len;
+        capture(c, false, r.body.p, r.body.len);
     }
     buf_free(&r.body);
     c->up_keep = false;
@@ -1039,7 +1094,10 @@ static void start_request(struct conn *c)
     struct hook_ctx urlctx = {.flow = f, .target = &c->target};
     hook_set_flow_url(&urlctx);
 
-    if (!c->in_tunnel && strcmp(c->target.scheme, "http") != 0) {
+    /* the viewer's replays come back through lucent, marked */
+    if (hdrs_remove(&f->req_headers, "X-Lucent-Replay", 15) > 0)
+        f->replay = true;
+    if (!c->in_tunnel && strcmp(c->target.scheme, "http") != 0 && !f->replay) {
         conn_reply_error(c, 400, "%s URLs go through CONNECT, not as a plain proxy request",
                          c->target.scheme);
         return;
@@ -1105,6 +1163,7 @@ static void on_req_chunk(void *arg, const char *p, size_t len)
     evbuffer_add(out, p, len);
     evbuffer_add(out, "\r\n", 2);
     c->flow->req_size += len;
+    capture(c, true, p, len);
 }
 
 static void request_done(struct conn *c)
@@ -1139,6 +1198,7 @@ static void pump_request(struct conn *c)
             break;
         if (c->req_body == HTTP1_BODY_LENGTH) {
             size_t n = avail < c->req_left ? avail : (size_t)c->req_left;
+            capture_ev(c, true, in, n);
             evbuffer_remove_buffer(in, bufferevent_get_output(c->ubev), n);
             c->req_left -= n;
             c->flow->req_size += n;
@@ -1180,6 +1240,7 @@ static void on_resp_chunk(void *arg, const char *p, size_t len)
     if (c->chunk_down)
         evbuffer_add(out, "\r\n", 2);
     c->flow->resp_size += len;
+    capture(c, false, p, len);
 }
 
 /* The response is complete: publish the flow, then keep or close. */
@@ -1293,6 +1354,8 @@ static void after_response_hook(struct conn *c)
         if (!bodyless) {
             evbuffer_add(out, b->raw.p, b->raw.len);
             f->resp_size = b->raw.len;
+            capture_reset(c, false);
+            capture(c, false, b->raw.p, b->raw.len);
         }
         if (c->resp_read_done)
             response_done(c);
@@ -1305,6 +1368,7 @@ static void after_response_hook(struct conn *c)
         evbuffer_add(out, b->raw.p, b->raw.len);
         if (c->chunk_down)
             evbuffer_add(out, "\r\n", 2);
+        capture(c, false, b->raw.p, b->raw.len);
     }
     if (c->resp_read_done)
         response_done(c);
@@ -1407,6 +1471,7 @@ static void pump_response(struct conn *c)
                 raw->len += n;
                 raw->p[raw->len] = '\0';
             } else {
+                capture_ev(c, false, in, n);
                 evbuffer_remove_buffer(in, out, n);
             }
             c->resp_left -= n;
@@ -1422,6 +1487,7 @@ static void pump_response(struct conn *c)
             c->flow->resp_size += avail;
         } else { /* EOF-delimited: everything is body */
             c->flow->resp_size += avail;
+            capture_ev(c, false, in, avail);
             if (c->chunk_down) {
                 evbuffer_add_printf(out, "%zx\r\n", avail);
                 evbuffer_remove_buffer(in, out, avail);

@@ -32,7 +32,7 @@ void hook_ctx_reset(struct hook_ctx *hc, struct flow *f, struct url *target,
     hc->body_limit = body_limit;
     body_reset(&hc->req);
     body_reset(&hc->resp);
-    hc->respond = hc->kill = false;
+    hc->respond = hc->kill = hc->host_set = false;
     hc->delay_ms = 0;
     hc->killed_by[0] = '\0';
 }

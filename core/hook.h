@@ -45,6 +45,7 @@ struct hook_ctx {
     struct hook_body req, resp;
 
     /* left by hooks for the conn; cleared by it once acted on */
+    bool host_set;     /* a script wrote the Host header itself: keep it */
     bool respond;      /* flow->status, reason, resp_headers and resp.raw are the reply */
     bool kill;         /* drop the client connection */
     int64_t delay_ms;  /* hold the flow this long first */

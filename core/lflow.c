@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <lauxlib.h>
 
 #include "core/codec.h"
@@ -104,6 +105,7 @@ void lflow_begin(struct lflow_env *e, struct hook_ctx *hc, enum hook h)
     u->resp_flags = hc->resp;
     u->respond = hc->respond;
     u->kill = hc->kill;
+    u->host_set = hc->host_set;
     u->delay_ms = hc->delay_ms;
     u->have_path = u->have_url = u->have_reason = false;
     u->have_req_h = u->have_resp_h = u->have_req_body = u->have_resp_body = false;
@@ -165,6 +167,7 @@ void lflow_rollback(struct lflow_env *e)
     hc->resp.raw = rs;
     hc->respond = u->respond;
     hc->kill = u->kill;
+    hc->host_set = u->host_set;
     hc->delay_ms = u->delay_ms;
     lflow_commit(e); /* what is left in undo is the failed call's: drop it */
 }
@@ -197,6 +200,47 @@ void lflow_commit(struct lflow_env *e)
 static struct hdrs *msg_hdrs(struct hook_ctx *hc, enum ud_kind k)
 {
     return k == UD_REQ ? &hc->flow->req_headers : &hc->flow->resp_headers;
+}
+
+/* Sets every value of `name` to the strings at stack indexes vals[0..n):
+ * together, where the first field of that name was (or at the end). */
+static void set_values(lua_State *L, struct hdrs *h, const char *name, size_t nlen, int tidx,
+                       lua_Integer n)
+{
+    struct hdrs nh;
+    bool done = false;
+    hdrs_init(&nh);
+    for (size_t i = 0; i <= h->n; i++) {
+        bool at_end = i == h->n;
+        if (at_end && done)
+            break;
+        if (at_end || hdrs_name_is(h, i, name)) {
+            if (!done) {
+                for (lua_Integer j = 1; j <= n; j++) {
+                    size_t vl;
+                    lua_geti(L, tidx, j);
+                    const char *v = lua_tolstring(L, -1, &vl);
+                    hdrs_add(&nh, name, nlen, v, vl);
+                    lua_pop(L, 1);
+                }
+                done = true;
+            }
+            continue;
+        }
+        size_t fl, vl;
+        const char *fn = hdrs_name(h, i, &fl);
+        const char *fv = hdrs_value(h, i, &vl);
+        hdrs_add(&nh, fn, fl, fv, vl);
+    }
+    struct hdrs t = *h;
+    *h = nh;
+    hdrs_free(&t);
+}
+
+static void note_host(struct lflow_env *e, enum ud_kind k, const char *name)
+{
+    if (k == UD_REQ && strcasecmp(name, "Host") == 0)
+        e->hc->host_set = true;
 }
 
 static struct hdrs *hdrs_for_write(struct lflow_env *e, enum ud_kind k)
@@ -357,24 +401,15 @@ static void set_field(lua_State *L, struct lflow_env *e, enum ud_kind k, const c
         check_value(L, name, v, vl);
     }
     struct hdrs *h = hdrs_for_write(e, k);
+    note_host(e, k, name);
     if (t == LUA_TNIL) {
         hdrs_remove(h, name, nlen);
     } else if (t == LUA_TTABLE) {
         lua_Integer n = luaL_len(L, vidx);
-        if (n == 0) {
+        if (n == 0)
             hdrs_remove(h, name, nlen);
-            return;
-        }
-        for (lua_Integer i = 1; i <= n; i++) {
-            size_t vl;
-            lua_geti(L, vidx, i);
-            const char *v = lua_tolstring(L, -1, &vl);
-            if (i == 1)
-                hdrs_set(h, name, v, vl);
-            else
-                hdrs_add(h, name, nlen, v, vl);
-            lua_pop(L, 1);
-        }
+        else
+            set_values(L, h, name, nlen, vidx, n);
     } else {
         size_t vl;
         const char *v = lua_tolstring(L, vidx, &vl);
@@ -403,6 +438,7 @@ static int hdrs_add_m(lua_State *L)
         luaL_error(L, "header %s: a value must be a string or a number", name);
     check_token(L, "a header name", name, nlen, 255);
     add_value(L, hdrs_for_write(env_of(L), u->kind), name, nlen, 3);
+    note_host(env_of(L), u->kind, name);
     return 0;
 }
 
@@ -496,6 +532,8 @@ static void replace_all(lua_State *L, struct lflow_env *e, enum ud_kind k, int t
         lua_pop(L, 1);
     }
     hdrs_clear(hdrs_for_write(e, k));
+    if (k == UD_REQ)
+        e->hc->host_set = true; /* whatever the table says, Host included or left out */
     for (lua_Integer i = 1; i <= n; i++) {
         size_t nl;
         lua_rawgeti(L, names, i);
@@ -888,7 +926,10 @@ static int flow_respond(lua_State *L)
     struct hdrs *h = hdrs_for_write(e, UD_RESP);
     const char *reason = hook_reason((int)status);
     struct buf *raw = body_for_write(e, UD_RESP);
-    if (bidx) {
+    bool bodyless = status == 204 || status == 304;
+    if (bodyless) {
+        hdrs_remove(h, "Content-Length", 14); /* such a reply has no body at all */
+    } else if (bidx) {
         size_t blen;
         const char *b = lua_tolstring(L, bidx, &blen);
         buf_append(raw, b, blen);
@@ -899,9 +940,11 @@ static int flow_respond(lua_State *L)
     }
     hdrs_remove(h, "Transfer-Encoding", 17);
     hdrs_remove(h, "Content-Encoding", 16);
-    char cl[24];
-    int n = snprintf(cl, sizeof(cl), "%zu", raw->len);
-    hdrs_set(h, "Content-Length", cl, (size_t)n);
+    if (!bodyless) {
+        char cl[24];
+        int n = snprintf(cl, sizeof(cl), "%zu", raw->len);
+        hdrs_set(h, "Content-Length", cl, (size_t)n);
+    }
     f->status = (int)status;
     f->resp_major = f->resp_minor = 1;
     set_reason(e, reason, strlen(reason));

@@ -25,7 +25,7 @@ struct lflow_undo {
     int status;
     bool local_reply;
     struct hook_body req_flags, resp_flags; /* flags only (raw not used) */
-    bool respond, kill;
+    bool respond, kill, host_set;
     int64_t delay_ms;
     /* saved on first change */
     bool have_path, have_url, have_reason, have_req_h, have_resp_h, have_req_body, have_resp_body;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* main: options, the bus and its output thread, the workers; then wait for
- * SIGINT/SIGTERM and shut down in order: stop accepting and close
- * connections (their unfinished flows are published as failed), then let
- * the output thread write everything and flush. */
+/* main: options, the bus and its output thread, the workers; then run the
+ * viewer (stdout is a terminal) or wait for SIGINT/SIGTERM, and shut down in
+ * order: stop accepting and close connections (their unfinished flows are
+ * published as failed), then let the output thread write everything and
+ * flush. `-r FILE` runs only the viewer, on the flows of a HAR file. */
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
@@ -12,14 +13,37 @@
 #include <unistd.h>
 
 #include "core/bus.h"
+#include "core/filter.h"
+#include "core/har.h"
 #include "core/log.h"
 #include "core/opts.h"
 #include "core/sink.h"
 #include "core/tls.h"
 #include "ca/ca.h"
 #include "core/worker.h"
+#include "ui-term/view.h"
 
 #define BUS_CAPACITY 8192
+
+/* -r FILE: the viewer on a HAR file's flows, nothing else. */
+static int read_har(const struct opts *o, const sigset_t *sigs)
+{
+    char err[512];
+    struct flow **flows = NULL;
+    if (!isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "lucent: -r needs a terminal to show %s in\n", o->read_har);
+        return 2;
+    }
+    ssize_t n = har_read_file(o->read_har, &flows, err, sizeof(err));
+    if (n < 0) {
+        fprintf(stderr, "lucent: %s\n", err);
+        return 2;
+    }
+    struct view_args a = {.o = o, .sigs = sigs, .preload = flows, .npreload = (size_t)n};
+    int rc = view_run(&a);
+    free(flows);
+    return rc < 0 ? 1 : 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -32,7 +56,11 @@ int main(int argc, char **argv)
     unsigned nworkers = 0, ready = 0;
     FILE *flow_log = NULL;
     struct tls *tls = NULL;
+    struct har_writer *har = NULL;
+    struct filter *filter = NULL;
     sigset_t sigs;
+    bool ui;
+    int ui_sub = -1;
 
     opts_defaults(&o);
     switch (opts_parse(&o, argc, argv, err, sizeof(err))) {
@@ -72,6 +100,27 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+    if (o.read_har)
+        return read_har(&o, &sigs);
+    ui = !o.headless && isatty(STDOUT_FILENO);
+    o.capture = ui || o.har != NULL; /* bodies are kept only for someone to see */
+    if (o.filter) {
+        size_t pos = 0;
+        filter = filter_compile(o.filter, err, sizeof(err), &pos);
+        if (filter == NULL) {
+            fprintf(stderr, "lucent: --filter: %s\n", err);
+            return 2;
+        }
+    }
+    if (o.har) {
+        har = har_open(o.har, err, sizeof(err));
+        if (har == NULL) {
+            fprintf(stderr, "lucent: --har: %s\n", err);
+            filter_free(filter);
+            return 2;
+        }
+    }
+
     if (o.flow_log) {
         flow_log = fopen(o.flow_log, "a");
         if (flow_log == NULL) {
@@ -95,8 +144,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "lucent: out of memory\n");
         goto out;
     }
-    /* the UI (a later addition) takes a TTY; until then the log lines always go out */
-    sink = sink_start(bus, stdout, true, flow_log);
+    /* the viewer takes the terminal; otherwise a log line per flow on stdout */
+    if (ui && (ui_sub = bus_subscribe(bus)) < 0) {
+        fprintf(stderr, "lucent: cannot subscribe the viewer\n");
+        goto out;
+    }
+    sink = sink_start(bus, stdout, !ui, flow_log, har, filter);
     if (sink == NULL) {
         fprintf(stderr, "lucent: cannot start the output thread\n");
         goto out;
@@ -110,6 +163,7 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < nworkers; i++) {
         if (worker_init(&workers[i], i, &o, bus, &port, err, sizeof(err)) < 0) {
             fprintf(stderr, "lucent: %s\n", err);
+            status = 2; /* a script that does not load, an address in use: the setup */
             goto out;
         }
         workers[i].tls = tls;
@@ -127,10 +181,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "lucent: listening on %s:%u\n", o.listen_host, port);
     LC_INFO("%u worker%s", nworkers, nworkers == 1 ? "" : "s");
 
-    int sig = 0;
-    sigwait(&sigs, &sig);
-    LC_INFO("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    status = 0;
+    if (ui) {
+        struct view_args a = {.bus = bus, .sub = ui_sub, .o = &o, .port = port, .sigs = &sigs};
+        status = view_run(&a) < 0 ? 1 : 0;
+    } else {
+        int sig = 0;
+        sigwait(&sigs, &sig);
+        LC_INFO("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        status = 0;
+    }
 
 out:
     for (unsigned i = 0; i < ready; i++)
@@ -143,6 +202,11 @@ out:
         bus_close(bus);
     sink_stop(sink);
     bus_free(bus);
+    if (har && har_close(har) != 0) {
+        fprintf(stderr, "lucent: --har: %s\n", strerror(errno));
+        status = 1;
+    }
+    filter_free(filter);
     free(workers);
     tls_free(tls);
     if (flow_log && fclose(flow_log) != 0) {
