@@ -9,6 +9,13 @@
 
 enum log_level log_threshold = LOG_LVL_INFO;
 
+static void (*_Atomic redirect)(enum log_level, const char *);
+
+void log_redirect(void (*fn)(enum log_level lvl, const char *line))
+{
+    redirect = fn;
+}
+
 static const char *const level_names[] = {"error: ", "warning: ", "", "", "debug: "};
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
@@ -22,6 +29,12 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
     size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
     if (len > sizeof(line) - 2)
         len = sizeof(line) - 2;
+    void (*fn)(enum log_level, const char *) = redirect;
+    if (fn != NULL) {
+        line[len] = '\0';
+        fn(lvl, line + 8); /* without "lucent: " */
+        return;
+    }
     line[len++] = '\n';
     ssize_t rc = write(STDERR_FILENO, line, len);
     (void)rc;

@@ -13,6 +13,10 @@ enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_NOTE, LOG_LVL_INFO, LO
 extern enum log_level log_threshold;
 
 void log_msg(enum log_level lvl, const char *fmt, ...) LC_PRINTF(2, 3);
+/* Sends lines (without "lucent: " and newline) to fn instead of stderr, e.g.
+ * while the viewer owns the terminal; NULL restores stderr. fn may be called
+ * from any thread. */
+void log_redirect(void (*fn)(enum log_level lvl, const char *line));
 
 #define LC_LOG(lvl, ...)                                                                           \
     do {                                                                                           \

@@ -26,6 +26,12 @@ const char opts_usage[] =
     "  --headless               print one log line per flow on stdout (the default when\n"
     "                           stdout is not a terminal)\n"
     "  --flow-log FILE          append every finished flow to FILE as a JSON line\n"
+    "  --har FILE               write every finished flow to FILE as HAR 1.2 (kept valid\n"
+    "                           after each flow)\n"
+    "  --filter EXPR            log and record only flows matching EXPR (see the viewer's\n"
+    "                           help, key ?, for the filter language)\n"
+    "  --max-flows N            flows the viewer keeps, oldest dropped (default 50000)\n"
+    "  -r, --read FILE          open a HAR file in the viewer (no proxying)\n"
     "  -v, --verbose            more diagnostics on stderr (repeat for debug)\n"
     "  -q, --quiet              only errors on stderr\n"
     "\n"
@@ -78,6 +84,9 @@ enum {
     OPT_BODY_LIMIT,
     OPT_SCRIPT_BUDGET,
     OPT_SCRIPT_MEMORY,
+    OPT_HAR,
+    OPT_FILTER,
+    OPT_MAX_FLOWS,
 };
 
 static const struct option longopts[] = {
@@ -105,6 +114,10 @@ static const struct option longopts[] = {
     {"body-limit", required_argument, NULL, OPT_BODY_LIMIT},
     {"script-budget", required_argument, NULL, OPT_SCRIPT_BUDGET},
     {"script-memory", required_argument, NULL, OPT_SCRIPT_MEMORY},
+    {"har", required_argument, NULL, OPT_HAR},
+    {"filter", required_argument, NULL, OPT_FILTER},
+    {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+    {"read", required_argument, NULL, 'r'},
     {NULL, 0, NULL, 0},
 };
 
@@ -131,6 +144,7 @@ void opts_defaults(struct opts *o)
     o->body_limit = 4 * 1024 * 1024;
     o->script_budget = 10000000;
     o->script_memory = 64 * 1024 * 1024;
+    o->max_flows = 50000;
 }
 
 static int parse_uint(const char *s, unsigned long long min, unsigned long long max, bool suffix,
@@ -180,7 +194,7 @@ enum opts_rc opts_parse(struct opts *o, int argc, char **argv, char *err, size_t
 
     optind = 0; /* 0, not 1: glibc then also forgets its place inside a previous argv */
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":p:s:vqh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":p:s:r:vqh", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_LISTEN_HOST:
             if (optarg[0] == '\0') {
@@ -316,6 +330,25 @@ enum opts_rc opts_parse(struct opts *o, int argc, char **argv, char *err, size_t
             }
             o->script_memory = (size_t)u;
             break;
+        case OPT_HAR:
+        case 'r':
+            if (optarg[0] == '\0') {
+                snprintf(err, errlen, "--%s: empty file name", c == 'r' ? "read" : "har");
+                return OPTS_ERROR;
+            }
+            *(c == 'r' ? &o->read_har : &o->har) = optarg;
+            break;
+        case OPT_FILTER:
+            o->filter = optarg;
+            break;
+        case OPT_MAX_FLOWS:
+            if (parse_uint(optarg, 10, 10000000, false, &u) < 0) {
+                snprintf(err, errlen, "--max-flows: '%s' is not a number from 10 to 10000000",
+                         optarg);
+                return OPTS_ERROR;
+            }
+            o->max_flows = (unsigned)u;
+            break;
         case 'v':
             o->verbosity++;
             break;
@@ -329,7 +362,7 @@ enum opts_rc opts_parse(struct opts *o, int argc, char **argv, char *err, size_t
             o->version = true;
             return OPTS_EXIT;
         case ':':
-            if (optopt == 'p' || optopt == 's' || optopt >= OPT_LISTEN_HOST)
+            if (optopt == 'p' || optopt == 's' || optopt == 'r' || optopt >= OPT_LISTEN_HOST)
                 snprintf(err, errlen, "--%s: missing value", optname(optopt));
             else
                 snprintf(err, errlen, "%s: missing value", argv[optind - 1]);

@@ -38,6 +38,12 @@ struct opts {
     size_t body_limit;    /* bodies up to this are buffered for hooks */
     uint64_t script_budget; /* instructions per hook call */
     size_t script_memory; /* bytes per Lua state */
+    /* viewer and files */
+    const char *har;         /* --har FILE: every finished flow, HAR 1.2; or NULL */
+    const char *read_har;    /* -r FILE: open a HAR in the viewer instead of proxying; or NULL */
+    const char *filter;      /* --filter EXPR: what the log and flow log record; or NULL */
+    unsigned max_flows;      /* flows the viewer keeps */
+    bool capture;            /* keep bodies in flows (viewer, HAR); set by main, not an option */
     bool help, version;
 };
 

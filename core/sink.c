@@ -5,11 +5,15 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/filter.h"
 #include "core/flowlog.h"
+#include "core/har.h"
 #include "core/log.h"
 
 struct sink {
@@ -18,6 +22,8 @@ struct sink {
     FILE *out; /* borrowed */
     bool log_lines;
     FILE *flow_log; /* borrowed */
+    struct har_writer *har;      /* borrowed */
+    const struct filter *filter; /* borrowed */
     pthread_t thread;
 };
 
@@ -27,6 +33,7 @@ static void *run(void *arg)
     struct flow *batch[256];
     struct buf line = BUF_INIT, json = BUF_INIT;
     uint64_t lost_total = 0;
+    bool har_failed = false;
 
     for (;;) {
         bool alive = bus_wait(s->bus, s->sub, 500);
@@ -40,6 +47,14 @@ static void *run(void *arg)
         buf_reset(&line);
         buf_reset(&json);
         for (size_t i = 0; i < n; i++) {
+            if (s->filter && !filter_match(s->filter, batch[i])) {
+                flow_unref(batch[i]);
+                continue;
+            }
+            if (s->har && har_add(s->har, batch[i]) < 0 && !har_failed) {
+                har_failed = true;
+                LC_ERROR("--har: cannot write: %s", strerror(errno));
+            }
             if (s->log_lines)
                 flowlog_line(batch[i], &line);
             if (s->flow_log)
@@ -69,7 +84,8 @@ static void *run(void *arg)
     return NULL;
 }
 
-struct sink *sink_start(struct bus *bus, FILE *out, bool log_lines, FILE *flow_log)
+struct sink *sink_start(struct bus *bus, FILE *out, bool log_lines, FILE *flow_log,
+                        struct har_writer *har, const struct filter *filter)
 {
     struct sink *s = calloc(1, sizeof(*s));
     if (s == NULL)
@@ -78,6 +94,8 @@ struct sink *sink_start(struct bus *bus, FILE *out, bool log_lines, FILE *flow_l
     s->out = out;
     s->log_lines = log_lines;
     s->flow_log = flow_log;
+    s->har = har;
+    s->filter = filter;
     s->sub = bus_subscribe(bus);
     if (s->sub < 0 || pthread_create(&s->thread, NULL, run, s) != 0) {
         free(s);

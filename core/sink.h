@@ -13,9 +13,14 @@
 
 struct sink;
 
-/* log_lines: print a line per flow on `out`; flow_log: open stream or NULL.
- * The sink borrows both streams. */
-struct sink *sink_start(struct bus *bus, FILE *out, bool log_lines, FILE *flow_log) LC_WUR;
+struct har_writer;
+struct filter;
+
+/* log_lines: print a line per flow on `out`; flow_log: open stream or NULL;
+ * har: HAR file writer or NULL; filter: only matching flows are written, or
+ * NULL. The sink borrows all of them. */
+struct sink *sink_start(struct bus *bus, FILE *out, bool log_lines, FILE *flow_log,
+                        struct har_writer *har, const struct filter *filter) LC_WUR;
 /* Waits for everything published before bus_close() to be written. */
 void sink_stop(struct sink *s);
 
