@@ -35,6 +35,7 @@
 #include "core/conn_int.h"
 #include "core/log.h"
 #include "core/onboard.h"
+#include "core/pause.h"
 #include "core/script.h"
 #include "ca/ca.h"
 #include "core/tls.h"
@@ -101,6 +102,8 @@ static void conn_free(struct conn *c)
         event_free(c->timer);
     if (c->hook_timer)
         event_free(c->hook_timer);
+    if (c->paused && c->flow)
+        pauses_remove(c->w->pauses, c->flow->id);
     flow_unref(c->flow);
     hook_ctx_free(&c->hc);
     buf_free(&c->path_store);
@@ -801,11 +804,10 @@ static void serve_onboarding(struct conn *c)
 
 /* ---- scripts ---------------------------------------------------------- */
 
-static void on_hook_timer(evutil_socket_t fd, short what, void *arg)
+/* A delay or a viewer's hold is over: go on where the exchange stopped. */
+static void hook_continue(struct conn *c)
 {
-    struct conn *c = arg;
     void (*next)(struct conn *) = c->after_delay;
-    conn_hold(c);
     c->hook_wait = false;
     c->after_delay = NULL;
     if (next)
@@ -821,6 +823,59 @@ static void on_hook_timer(evutil_socket_t fd, short what, void *arg)
                 bufferevent_enable(c->ubev, EV_READ);
             pump_response(c);
         }
+    }
+}
+
+static void on_hook_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    conn_hold(c);
+    hook_continue(c);
+    conn_release(c);
+}
+
+static bool hooks_on(const struct conn *c)
+{
+    return c->w->scripts != NULL || pauses_active(c->w->pauses);
+}
+
+/* Holds the exchange for the viewer; `next` runs once it decides. */
+static void pause_here(struct conn *c, int phase, void (*next)(struct conn *))
+{
+    struct buf text = BUF_INIT;
+    if (phase == PAUSE_REQUEST)
+        pause_text_request(&c->hc, &text);
+    else
+        pause_text_response(&c->hc, &text);
+    c->paused = true;
+    c->pause_phase = phase;
+    c->hook_wait = true;
+    c->after_delay = next;
+    bufferevent_disable(c->cbev, EV_READ);
+    if (c->ubev)
+        bufferevent_disable(c->ubev, EV_READ);
+    pauses_add(c->w->pauses, c->w->index, c->flow, (enum pause_phase)phase,
+               text.p ? text.p : "", text.len);
+    buf_free(&text);
+    LC_DEBUG("c%" PRIu64 " f%" PRIu64 ": held by the viewer", c->id, c->flow->id);
+}
+
+void conn_pause_resolved(struct conn *c, int decision, const char *edit)
+{
+    char err[300];
+    conn_hold(c);
+    c->paused = false;
+    if (decision == PAUSE_KILL) {
+        abort_exchange(c, "killed from the viewer");
+    } else {
+        if (edit != NULL) {
+            int rc = c->pause_phase == PAUSE_REQUEST
+                         ? pause_apply_request(&c->hc, edit, err, sizeof(err))
+                         : pause_apply_response(&c->hc, edit, err, sizeof(err));
+            if (rc < 0)
+                LC_WARN("flow %" PRIu64 ": the edit was not used: %s", c->flow->id, err);
+        }
+        hook_continue(c);
     }
     conn_release(c);
 }
@@ -868,6 +923,11 @@ static void after_request_hook(struct conn *c)
 {
     if (c->hc.respond) {
         local_reply(c);
+        return;
+    }
+    if (c->icpt_req) {
+        c->icpt_req = false;
+        pause_here(c, PAUSE_REQUEST, after_request_hook);
         return;
     }
     request_go(c);
@@ -956,7 +1016,8 @@ static void after_requestheaders_hook(struct conn *c)
         local_reply(c);
         return;
     }
-    if (scripts_want(c->w->scripts, HOOK_REQUEST) && c->req_body != HTTP1_BODY_NONE) {
+    if ((scripts_want(c->w->scripts, HOOK_REQUEST) || c->icpt_req) &&
+        c->req_body != HTTP1_BODY_NONE) {
         if (hc->req.stream || hc->body_limit == 0 || c->upgrade_req ||
             (c->req_body == HTTP1_BODY_LENGTH && c->req_left > hc->body_limit)) {
             hc->req.streamed = true;
@@ -1037,11 +1098,11 @@ static void start_request(struct conn *c)
     c->req_buffering = c->req_buffered = c->req_prefix = false;
     c->resp_buffering = c->resp_read_done = c->resp_fixed_len = false;
     c->continue_sent = false;
+    c->icpt_req = c->icpt_resp = false;
     c->flow->state = FLOW_REQUEST;
     memset(&c->target, 0, sizeof(c->target));
     buf_reset(&c->path_store);
-    if (c->w->scripts)
-        hook_ctx_reset(&c->hc, f, &c->target, &c->path_store, c->w->opts->body_limit);
+    hook_ctx_reset(&c->hc, f, &c->target, &c->path_store, c->w->opts->body_limit);
 
     if (c->in_tunnel) {
         f->tls = c->tunnel_tls;
@@ -1112,11 +1173,12 @@ static void start_request(struct conn *c)
         serve_onboarding(c);
         return;
     }
-    if (c->w->scripts == NULL) {
+    if (!hooks_on(c)) {
         request_go(c);
         return;
     }
     c->hc.req.present = c->req_body == HTTP1_BODY_NONE;
+    c->icpt_req = pauses_match(c->w->pauses, f, PAUSE_REQUEST);
     if (scripts_want(c->w->scripts, HOOK_REQUESTHEADERS) &&
         run_hook(c, HOOK_REQUESTHEADERS, after_requestheaders_hook))
         return;
@@ -1324,8 +1386,9 @@ static void response_head(struct conn *c)
         c->client_keep = false;
     if (c->resp_body != HTTP1_BODY_CHUNKED)
         http1_next(rx, &f->resp_headers, &f->resp_trailers); /* we count the body ourselves */
-    if (c->w->scripts) {
+    if (hooks_on(c)) {
         c->hc.resp.present = c->resp_read_done = c->resp_body == HTTP1_BODY_NONE;
+        c->icpt_resp = pauses_match(c->w->pauses, f, PAUSE_RESPONSE);
         response_hooks(c);
         return;
     }
@@ -1344,6 +1407,12 @@ static void after_response_hook(struct conn *c)
     struct hook_body *b = &c->hc.resp;
     struct evbuffer *out = bufferevent_get_output(c->cbev);
     bool bodyless = c->head_request || f->status == 204 || f->status == 304;
+
+    if (c->icpt_resp) {
+        c->icpt_resp = false;
+        pause_here(c, PAUSE_RESPONSE, after_response_hook);
+        return;
+    }
 
     if (b->present && !b->streamed) {
         if (!bodyless) {
@@ -1385,7 +1454,7 @@ static void response_hook(struct conn *c)
 static void after_responseheaders_hook(struct conn *c)
 {
     struct hook_body *b = &c->hc.resp;
-    if (scripts_want(c->w->scripts, HOOK_RESPONSE) && !b->present) {
+    if ((scripts_want(c->w->scripts, HOOK_RESPONSE) || c->icpt_resp) && !b->present) {
         if (b->stream || c->hc.body_limit == 0 ||
             (c->resp_body == HTTP1_BODY_LENGTH && c->resp_left > c->hc.body_limit)) {
             b->streamed = true;

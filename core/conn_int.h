@@ -89,6 +89,9 @@ struct conn {
     bool resp_read_done; /* the whole response body has been read */
     bool resp_fixed_len; /* send the response with Content-Length hc.resp.raw.len */
     bool continue_sent;  /* lucent answered Expect: 100-continue itself */
+    bool icpt_req, icpt_resp; /* the viewer's intercept holds this exchange there */
+    bool paused;              /* held by the viewer (listed in w->pauses) */
+    int pause_phase;          /* enum pause_phase */
 
     /* tunnel */
     bool client_eof, up_eof;
@@ -128,6 +131,9 @@ bool conn_drained(struct bufferevent *dst, struct bufferevent *src, bool *paused
 void conn_reply_error(struct conn *c, int status, const char *fmt, ...) LC_PRINTF(3, 4);
 void conn_send_request(struct conn *c);   /* upstream ready: send the pending request */
 void conn_serve_requests(struct conn *c); /* (back) to reading requests from the client */
+
+/* The viewer decided for this held exchange (edit: new text or NULL). */
+void conn_pause_resolved(struct conn *c, int decision, const char *edit);
 
 /* tunnel.c */
 void tunnel_start(struct conn *c); /* both bevs set; the flow stays open */

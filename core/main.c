@@ -16,6 +16,7 @@
 #include "core/filter.h"
 #include "core/har.h"
 #include "core/log.h"
+#include "core/pause.h"
 #include "core/opts.h"
 #include "core/sink.h"
 #include "core/tls.h"
@@ -58,6 +59,7 @@ int main(int argc, char **argv)
     struct tls *tls = NULL;
     struct har_writer *har = NULL;
     struct filter *filter = NULL;
+    struct pauses *pauses = NULL;
     sigset_t sigs;
     bool ui;
     int ui_sub = -1;
@@ -145,6 +147,10 @@ int main(int argc, char **argv)
         goto out;
     }
     /* the viewer takes the terminal; otherwise a log line per flow on stdout */
+    if (ui && (pauses = pauses_new()) == NULL) {
+        fprintf(stderr, "lucent: out of memory\n");
+        goto out;
+    }
     if (ui && (ui_sub = bus_subscribe(bus)) < 0) {
         fprintf(stderr, "lucent: cannot subscribe the viewer\n");
         goto out;
@@ -167,6 +173,9 @@ int main(int argc, char **argv)
             goto out;
         }
         workers[i].tls = tls;
+        workers[i].pauses = pauses;
+        if (pauses)
+            pauses_set_wake(pauses, i, workers[i].wake_fds[1]);
         ready++;
     }
     for (unsigned i = 0; i < nworkers; i++) {
@@ -182,7 +191,8 @@ int main(int argc, char **argv)
     LC_INFO("%u worker%s", nworkers, nworkers == 1 ? "" : "s");
 
     if (ui) {
-        struct view_args a = {.bus = bus, .sub = ui_sub, .o = &o, .port = port, .sigs = &sigs};
+        struct view_args a = {
+            .bus = bus, .sub = ui_sub, .o = &o, .port = port, .sigs = &sigs, .pauses = pauses};
         status = view_run(&a) < 0 ? 1 : 0;
     } else {
         int sig = 0;
@@ -207,6 +217,7 @@ out:
         status = 1;
     }
     filter_free(filter);
+    pauses_free(pauses);
     free(workers);
     tls_free(tls);
     if (flow_log && fclose(flow_log) != 0) {

@@ -19,6 +19,7 @@
 #include "core/conn.h"
 #include "core/conn_int.h"
 #include "core/log.h"
+#include "core/pause.h"
 #include "core/script.h"
 
 static void to_tv(double secs, struct timeval *tv)
@@ -138,6 +139,28 @@ static int make_listener(struct worker *w, const char *host, uint16_t *port, cha
     return 0;
 }
 
+static void on_decision(void *arg, uint64_t flow_id, enum pause_decision d, const char *edit)
+{
+    struct worker *w = arg;
+    struct conn *c;
+    TAILQ_FOREACH(c, &w->conns, link) {
+        if (c->paused && c->flow && c->flow->id == flow_id) {
+            conn_pause_resolved(c, (int)d, edit);
+            return;
+        }
+    }
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    char sink[64];
+    while (read(fd, sink, sizeof(sink)) > 0) {
+    }
+    if (w->pauses)
+        pauses_take(w->pauses, w->index, on_decision, w);
+}
+
 static void on_stop(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
@@ -149,6 +172,7 @@ int worker_init(struct worker *w, unsigned index, const struct opts *o, struct b
 {
     memset(w, 0, sizeof(*w));
     w->stop_fds[0] = w->stop_fds[1] = -1;
+    w->wake_fds[0] = w->wake_fds[1] = -1;
     w->index = index;
     w->opts = o;
     w->bus = bus;
@@ -193,6 +217,17 @@ int worker_init(struct worker *w, unsigned index, const struct opts *o, struct b
     w->stop_ev = event_new(w->base, w->stop_fds[0], EV_READ, on_stop, w);
     if (w->stop_ev == NULL || event_add(w->stop_ev, NULL) < 0) {
         snprintf(err, errlen, "cannot create the stop event");
+        goto fail;
+    }
+    if (pipe(w->wake_fds) == -1) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        goto fail;
+    }
+    evutil_make_socket_nonblocking(w->wake_fds[0]);
+    evutil_make_socket_nonblocking(w->wake_fds[1]);
+    w->wake_ev = event_new(w->base, w->wake_fds[0], EV_READ | EV_PERSIST, on_wake, w);
+    if (w->wake_ev == NULL || event_add(w->wake_ev, NULL) < 0) {
+        snprintf(err, errlen, "cannot create the wake event");
         goto fail;
     }
     return 0;
@@ -250,10 +285,17 @@ void worker_free(struct worker *w)
         event_free(w->stop_ev);
         w->stop_ev = NULL;
     }
+    if (w->wake_ev) {
+        event_free(w->wake_ev);
+        w->wake_ev = NULL;
+    }
     for (int i = 0; i < 2; i++) {
         if (w->stop_fds[i] != -1)
             close(w->stop_fds[i]);
         w->stop_fds[i] = -1;
+        if (w->wake_fds[i] != -1)
+            close(w->wake_fds[i]);
+        w->wake_fds[i] = -1;
     }
     if (w->dns) {
         evdns_base_free(w->dns, 1); /* fail pending lookups */

@@ -23,6 +23,7 @@ struct evconnlistener;
 struct conn;
 struct tls;
 struct scripts;
+struct pauses;
 
 struct worker {
     unsigned index;
@@ -37,6 +38,9 @@ struct worker {
     struct bus *bus;                 /* borrowed */
     struct tls *tls;                 /* borrowed: shared, see core/tls.h */
     struct scripts *scripts;         /* owned: this worker's Lua states, or NULL */
+    struct pauses *pauses;           /* borrowed: the viewer's intercept, or NULL */
+    struct event *wake_ev;           /* owned: reads wake_fds[0] */
+    int wake_fds[2];                 /* owned: the viewer decided for a held flow */
     TAILQ_HEAD(conn_list, conn) conns;
     size_t nconns;
     struct timeval tv_header, tv_idle, tv_connect, tv_upstream;

@@ -37,12 +37,22 @@
 #include "core/har.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/pause.h"
 #include "ui-term/model.h"
 #include "ui-term/render.h"
 
 enum vscreen { SCR_LIST = 0, SCR_DETAIL, SCR_HELP };
 enum tab { TAB_REQUEST = 0, TAB_RESPONSE, TAB_DETAILS, TAB_WIRE, TAB_COUNT };
-enum prompt { PR_NONE = 0, PR_FILTER, PR_SEARCH, PR_SAVE, PR_EXPORT, PR_EXPORT_FILE, PR_QUIT };
+enum prompt {
+    PR_NONE = 0,
+    PR_FILTER,
+    PR_SEARCH,
+    PR_SAVE,
+    PR_EXPORT,
+    PR_EXPORT_FILE,
+    PR_QUIT,
+    PR_INTERCEPT,
+};
 enum colour { C_1XX = 1, C_2XX, C_3XX, C_4XX, C_5XX, C_ERR, C_NAME, C_DIM, C_BAR, C_SEL };
 
 static const char *const tab_names[TAB_COUNT] = {"Request", "Response", "Details", "Wire"};
@@ -65,6 +75,13 @@ struct view {
     char search[256];
     char status[300];
     int64_t status_until;
+    /* intercept */
+    struct pause_view *held; /* owned: the flows the workers hold, oldest first */
+    size_t nheld;
+    char icpt[512]; /* the intercept filter, "" = off */
+    bool icpt_resp; /* hold responses too */
+    uint64_t edit_id; /* the held flow edit_text belongs to, 0 = none */
+    char *edit_text;  /* owned */
     bool dirty;
     bool quit;
 };
@@ -279,6 +296,7 @@ static void draw_status(struct view *v)
                             : v->pr == PR_SAVE        ? "save shown flows as HAR to: "
                             : v->pr == PR_EXPORT      ? "export as c)url  r)aw  h)AR ? "
                             : v->pr == PR_EXPORT_FILE ? "export to file: "
+                            : v->pr == PR_INTERCEPT   ? "intercept (filter; empty = off): "
                                                       : "quit lucent? (y/n) ";
         put_str(label, COLS, COLOR_PAIR(C_BAR) | A_BOLD);
         put_text(v->input, v->ilen, COLS - (int)strlen(label) - 1, COLOR_PAIR(C_BAR));
@@ -291,6 +309,7 @@ static void draw_status(struct view *v)
              v->m.filter_text ? " filter: " : "", v->m.filter_text ? v->m.filter_text : "",
              v->m.follow ? " [follow]" : "");
     put_str(left, COLS, COLOR_PAIR(C_BAR) | A_BOLD);
+    int lw = (int)strlen(left);
     const char *msg = NULL;
     char logline[300];
     if (now_ms() < v->status_until) {
@@ -301,12 +320,23 @@ static void draw_status(struct view *v)
         pthread_mutex_unlock(&log_lock);
         msg = logline;
     }
+    if (v->nheld > 0) {
+        char held[120];
+        snprintf(held, sizeof(held), "  \xe2\x8f\xb8 %zu held: E edit, a resume, A all, x kill", v->nheld);
+        put_str(held, COLS - lw - 2, COLOR_PAIR(C_BAR) | A_BOLD);
+        lw += (int)strlen(held);
+    } else if (v->icpt[0]) {
+        char on[80];
+        snprintf(on, sizeof(on), "  intercept%s on", v->icpt_resp ? " (+responses)" : "");
+        put_str(on, COLS - lw - 2, COLOR_PAIR(C_BAR));
+        lw += (int)strlen(on);
+    }
     if (v->m.dropped || v->m.lost)
         snprintf(right, sizeof(right), " dropped %" PRIu64 " lost %" PRIu64 " | ? help ",
                  v->m.dropped, v->m.lost);
     else
         snprintf(right, sizeof(right), " ? help ");
-    int lw = (int)strlen(left), rw = (int)strlen(right);
+    int rw = (int)strlen(right);
     if (msg[0] && COLS - lw - rw > 4) {
         addstr("  ");
         put_str(msg, COLS - lw - rw - 3, COLOR_PAIR(C_BAR));
@@ -317,10 +347,34 @@ static void draw_status(struct view *v)
     attrset(0);
 }
 
+static void draw_held(struct view *v, int y0, int n)
+{
+    move(y0, 0);
+    clrtoeol();
+    put_str("\xe2\x94\x80\xe2\x94\x80 held by the intercept: E edit (in $EDITOR), a resume, A resume all, x kill",
+            COLS, A_BOLD | COLOR_PAIR(C_3XX));
+    for (int i = 0; i < n; i++) {
+        struct pause_view *p = &v->held[i];
+        char line[160];
+        move(y0 + 1 + i, 0);
+        clrtoeol();
+        snprintf(line, sizeof(line), "\xe2\x8f\xb8 f%-6" PRIu64 " %-8s %-7s ", p->flow_id,
+                 p->phase == PAUSE_REQUEST ? "request" : "response", p->flow->method);
+        int used = put_text(line, strlen(line), COLS, i == 0 ? A_REVERSE : 0);
+        const char *u = p->flow->url ? p->flow->url : "";
+        used += put_text(u, strlen(u), COLS - used - 10, i == 0 ? A_REVERSE : 0);
+        if (v->edit_id == p->flow_id)
+            put_str(" (edited)", COLS - used, A_BOLD);
+    }
+}
+
 static void draw_list(struct view *v)
 {
-    int rows = LINES - 2;
+    int held = v->nheld > 0 ? (int)(v->nheld < 5 ? v->nheld : 5) : 0;
+    int rows = LINES - 2 - (held ? held + 1 : 0);
     struct model *m = &v->m;
+    if (held && rows >= 1)
+        draw_held(v, 1 + rows, held);
     if (rows < 1)
         return;
     move(0, 0);
@@ -597,6 +651,10 @@ static const char help_text[] =
     "  e            export the flow: curl command, raw HTTP, HAR\n"
     "  w            save the shown flows as HAR\n"
     "  F            follow new flows on/off\n"
+    "  i            intercept: hold flows matching a filter at their request\n"
+    "  I            hold their responses too (on/off)\n"
+    "  E            edit the first held flow in $EDITOR (method, URL, headers, body)\n"
+    "  a  A  x      resume it (with the edit), resume all, kill it\n"
     "  q            quit (asks first)\n"
     "  ?            this help\n"
     "\n"
@@ -827,6 +885,128 @@ static void save_all(struct view *v, const char *path)
     free(fl);
 }
 
+static void start_prompt(struct view *v, enum prompt p, const char *initial);
+
+static void set_intercept(struct view *v, const char *expr)
+{
+    char err[300];
+    size_t pos = 0;
+    struct filter *f = NULL;
+    if (v->a->pauses == NULL) {
+        say(v, "intercept needs a running proxy (not with -r)");
+        return;
+    }
+    while (*expr == ' ')
+        expr++;
+    if (expr[0] && (f = filter_compile(expr, err, sizeof(err), &pos)) == NULL) {
+        say(v, "intercept: %s", err);
+        return;
+    }
+    snprintf(v->icpt, sizeof(v->icpt), "%s", expr);
+    pauses_set_filter(v->a->pauses, f, v->icpt_resp);
+    say(v, expr[0] ? "intercepting %s%s" : "intercept off%s%s", expr,
+        expr[0] && v->icpt_resp ? " (requests and responses)" : "");
+}
+
+/* Runs $VISUAL / $EDITOR (vi) on the first held flow's text; the result is
+ * kept until it is resumed. */
+static void edit_held(struct view *v)
+{
+    if (v->nheld == 0) {
+        say(v, "nothing is held (i sets the intercept)");
+        return;
+    }
+    struct pause_view *p = &v->held[0];
+    char path[] = "/tmp/lucent-edit-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        say(v, "edit: cannot make a temporary file: %s", strerror(errno));
+        return;
+    }
+    const char *text = v->edit_id == p->flow_id && v->edit_text ? v->edit_text : p->text;
+    size_t len = strlen(text), off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, text + off, len - off);
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    close(fd);
+    const char *ed = getenv("VISUAL");
+    if (ed == NULL || ed[0] == '\0')
+        ed = getenv("EDITOR");
+    if (ed == NULL || ed[0] == '\0')
+        ed = "vi";
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "%s %s", ed, path);
+    def_prog_mode();
+    endwin();
+    int rc = system(cmd);
+    reset_prog_mode();
+    refresh();
+    FILE *fp = fopen(path, "r");
+    struct buf b = BUF_INIT;
+    if (fp) {
+        char chunk[4096];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+            buf_append(&b, chunk, n);
+        fclose(fp);
+    }
+    unlink(path);
+    if (rc != 0 || fp == NULL) {
+        say(v, "edit: the editor failed (%s); nothing changed", ed);
+        buf_free(&b);
+        return;
+    }
+    free(v->edit_text);
+    v->edit_text = b.p ? b.p : strdup("");
+    v->edit_id = p->flow_id;
+    say(v, "flow %" PRIu64 " edited: a resumes it with the edit", p->flow_id);
+}
+
+static void resume_held(struct view *v, size_t i, enum pause_decision d)
+{
+    struct pause_view *p = &v->held[i];
+    const char *edit = d == PAUSE_RESUME && v->edit_id == p->flow_id ? v->edit_text : NULL;
+    pauses_decide(v->a->pauses, p->flow_id, d, edit);
+    if (v->edit_id == p->flow_id) {
+        free(v->edit_text);
+        v->edit_text = NULL;
+        v->edit_id = 0;
+    }
+}
+
+static bool held_key(struct view *v, int ch)
+{
+    switch (ch) {
+    case 'i':
+        start_prompt(v, PR_INTERCEPT, v->icpt);
+        return true;
+    case 'I':
+        v->icpt_resp = !v->icpt_resp;
+        set_intercept(v, v->icpt);
+        return true;
+    case 'E':
+        edit_held(v);
+        return true;
+    case 'a':
+    case 'x':
+        if (v->nheld == 0) {
+            say(v, "nothing is held");
+            return true;
+        }
+        resume_held(v, 0, ch == 'a' ? PAUSE_RESUME : PAUSE_KILL);
+        return true;
+    case 'A':
+        for (size_t i = 0; i < v->nheld; i++)
+            resume_held(v, i, PAUSE_RESUME);
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void start_prompt(struct view *v, enum prompt p, const char *initial)
 {
     char copy[sizeof(v->input)]; /* initial may be v->input itself */
@@ -862,6 +1042,9 @@ static void finish_prompt(struct view *v)
     case PR_SAVE:
         if (v->input[0])
             save_all(v, v->input);
+        break;
+    case PR_INTERCEPT:
+        set_intercept(v, v->input);
         break;
     case PR_EXPORT_FILE:
         if (v->input[0])
@@ -1065,6 +1248,8 @@ static void on_key(struct view *v, int ch)
     default:
         break;
     }
+    if (held_key(v, ch))
+        return;
     if (v->scr == SCR_LIST)
         list_key(v, ch);
     else
@@ -1072,6 +1257,22 @@ static void on_key(struct view *v, int ch)
 }
 
 /* ---- the loop ----------------------------------------------------------------- */
+
+static void take_held(struct view *v)
+{
+    if (v->a->pauses == NULL)
+        return;
+    struct pause_view *nv = NULL;
+    size_t n = pauses_list(v->a->pauses, &nv);
+    bool changed = n != v->nheld;
+    for (size_t i = 0; !changed && i < n; i++)
+        changed = nv[i].flow_id != v->held[i].flow_id;
+    pauses_views_free(v->held, v->nheld);
+    v->held = nv;
+    v->nheld = n;
+    if (changed)
+        v->dirty = true;
+}
 
 static void take_flows(struct view *v)
 {
@@ -1140,6 +1341,7 @@ int view_run(const struct view_args *a)
         if (a->sigs && sigtimedwait(a->sigs, NULL, &zero) > 0)
             break;
         take_flows(&v);
+        take_held(&v);
         int ch = getch(); /* waits up to 50 ms */
         if (ch != ERR) {
             timeout(0); /* then everything typed ahead, without waiting */
@@ -1162,6 +1364,13 @@ int view_run(const struct view_args *a)
     }
     endwin();
     log_redirect(NULL);
+    if (a->pauses) { /* nothing stays held once the viewer is gone */
+        pauses_set_filter(a->pauses, NULL, false);
+        for (size_t i = 0; i < v.nheld; i++)
+            pauses_decide(a->pauses, v.held[i].flow_id, PAUSE_RESUME, NULL);
+    }
+    pauses_views_free(v.held, v.nheld);
+    free(v.edit_text);
     flow_unref(v.dflow);
     buf_free(&v.text);
     free(v.line_off);

@@ -20,6 +20,7 @@ struct view_args {
     const struct opts *o;   /* borrowed */
     uint16_t port;          /* where lucent listens (replay goes through it), 0 = none */
     const sigset_t *sigs;   /* signals that end the viewer (blocked by the caller) */
+    struct pauses *pauses;  /* the intercept shared with the workers, or NULL */
     struct flow **preload;  /* references handed over (e.g. from -r FILE), or NULL */
     size_t npreload;
 };
