@@ -1068,6 +1068,11 @@ int lflow_open(lua_State *L)
     return 0;
 }
 
+const struct flow *lflow_check(lua_State *L, int idx)
+{
+    return live(L, idx, MT_FLOW, NULL)->flow;
+}
+
 void lflow_push(lua_State *L)
 {
     push_ud(L, UD_FLOW, MT_FLOW);

@@ -58,6 +58,8 @@ void lflow_push(lua_State *L) LC_NONNULL(1);
 /* Ends the call: keep its changes, or put everything back. */
 void lflow_commit(struct lflow_env *e) LC_NONNULL(1);
 void lflow_rollback(struct lflow_env *e) LC_NONNULL(1);
+/* The live flow behind the flow object at idx, or a Lua error. */
+const struct flow *lflow_check(lua_State *L, int idx) LC_NONNULL(1);
 /* Drops flow.state of flow `id` in L. */
 void lflow_forget(lua_State *L, uint64_t id) LC_NONNULL(1);
 

@@ -23,6 +23,7 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "core/filter.h"
 #include "core/lflow.h"
 #include "core/log.h"
 #include "core/lutil.h"
@@ -141,6 +142,42 @@ static int l_log(lua_State *L)
     return 0;
 }
 
+/* lucent.filter(expr) -> a matcher: m(flow) is true when the flow matches. */
+#define MT_FILTER "lucent.filter"
+
+static int l_filter_call(lua_State *L)
+{
+    struct filter **fp = luaL_checkudata(L, 1, MT_FILTER);
+    const struct flow *f = lflow_check(L, 2);
+    lua_pushboolean(L, *fp != NULL && filter_match(*fp, f));
+    return 1;
+}
+
+static int l_filter_gc(lua_State *L)
+{
+    struct filter **fp = luaL_checkudata(L, 1, MT_FILTER);
+    filter_free(*fp);
+    *fp = NULL;
+    return 0;
+}
+
+static int l_filter(lua_State *L)
+{
+    const char *expr = luaL_checkstring(L, 1);
+    char err[300];
+    size_t pos = 0;
+    struct filter **fp = lua_newuserdatauv(L, sizeof(*fp), 0);
+    *fp = NULL;
+    luaL_setmetatable(L, MT_FILTER); /* freed by __gc, also when compiling fails below */
+    *fp = filter_compile(expr, err, sizeof(err), &pos);
+    if (*fp == NULL) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    return 1;
+}
+
 /* Everything a fresh state needs before the script's chunk (protected). */
 static int setup(lua_State *L)
 {
@@ -163,6 +200,15 @@ static int setup(lua_State *L)
     lua_newtable(L);
     lua_pushcfunction(L, l_log);
     lua_setfield(L, -2, "log");
+    lua_pushcfunction(L, l_filter);
+    lua_setfield(L, -2, "filter");
+    if (luaL_newmetatable(L, MT_FILTER)) {
+        lua_pushcfunction(L, l_filter_call);
+        lua_setfield(L, -2, "__call");
+        lua_pushcfunction(L, l_filter_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
     lutil_open(L);
     lua_setglobal(L, "lucent");
     /* require() finds modules next to the script first */

@@ -428,6 +428,29 @@ static void test_bodies(void)
     scripts_free(s);
 }
 
+static void test_filter_matcher(void)
+{
+    struct opts o;
+    char err[400];
+    struct ex e;
+    const char *src = "local get, post = lucent.filter('~m GET & ~d a.test'), lucent.filter('~m POST')\n"
+                      "local none, why = lucent.filter('~x')\n"
+                      "function request(flow)\n"
+                      "  flow.request.headers['X-F'] = tostring(get(flow)) .. ',' ..\n"
+                      "    tostring(post(flow)) .. ',' .. tostring(none) .. ',' ..\n"
+                      "    tostring(why:find('unknown operator') ~= nil)\n"
+                      "end\n";
+    struct scripts *s = load(&o, write_file("filter.lua", src), err, sizeof(err));
+    CHECK(s != NULL);
+    if (s == NULL)
+        return;
+    ex_init(&e, 5);
+    scripts_run(s, HOOK_REQUEST, &e.hc);
+    CHECK_EQ_STR(hdr(&e.f->req_headers, "X-F"), "true,false,nil,true");
+    ex_free(&e);
+    scripts_free(s);
+}
+
 static void test_reload(void)
 {
     struct opts o;
@@ -470,6 +493,7 @@ int main(void)
     test_limits_and_stale();
     test_respond_and_order();
     test_bodies();
+    test_filter_matcher();
     test_reload();
     char cmd[400];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
