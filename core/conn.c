@@ -321,20 +321,14 @@ void conn_destroy(struct conn *c, const char *why)
 /* ---- capture ------------------------------------------------------------ */
 
 /* Keeps body bytes in the flow for viewers and HAR (when capturing is on),
- * up to --body-limit per body; the rest is only counted. */
+ * up to --body-limit per body and the process-wide budget (flow.h). */
 static void capture(const struct conn *c, bool req, const void *p, size_t n)
 {
     if (!c->w->opts->capture || c->flow == NULL || n == 0)
         return;
-    struct buf *b = req ? &c->flow->req_body : &c->flow->resp_body;
-    size_t cap = c->w->opts->body_limit;
-    size_t room = b->len < cap ? cap - b->len : 0;
-    if (n > room) {
-        *(req ? &c->flow->req_body_cut : &c->flow->resp_body_cut) = true;
-        n = room;
-    }
+    n = flow_capture_take(c->flow, req, n, c->w->opts->body_limit);
     if (n > 0)
-        buf_append(b, p, n);
+        buf_append(req ? &c->flow->req_body : &c->flow->resp_body, p, n);
 }
 
 /* The same for the first n bytes of an evbuffer about to be moved on. */
@@ -342,15 +336,10 @@ static void capture_ev(const struct conn *c, bool req, struct evbuffer *src, siz
 {
     if (!c->w->opts->capture || c->flow == NULL || n == 0)
         return;
-    struct buf *b = req ? &c->flow->req_body : &c->flow->resp_body;
-    size_t cap = c->w->opts->body_limit;
-    size_t room = b->len < cap ? cap - b->len : 0;
-    if (n > room) {
-        *(req ? &c->flow->req_body_cut : &c->flow->resp_body_cut) = true;
-        n = room;
-    }
+    n = flow_capture_take(c->flow, req, n, c->w->opts->body_limit);
     if (n == 0)
         return;
+    struct buf *b = req ? &c->flow->req_body : &c->flow->resp_body;
     buf_reserve(b, n);
     evbuffer_copyout(src, b->p + b->len, n);
     b->len += n;
@@ -359,10 +348,8 @@ static void capture_ev(const struct conn *c, bool req, struct evbuffer *src, siz
 
 static void capture_reset(struct conn *c, bool req)
 {
-    if (c->flow == NULL)
-        return;
-    buf_reset(req ? &c->flow->req_body : &c->flow->resp_body);
-    *(req ? &c->flow->req_body_cut : &c->flow->resp_body_cut) = false;
+    if (c->flow != NULL)
+        flow_capture_reset(c->flow, req);
 }
 
 /* ---- timers ------------------------------------------------------------ */

@@ -52,6 +52,35 @@ struct flow *flow_ref(struct flow *f)
     return f;
 }
 
+static atomic_size_t captured; /* bytes of all captured bodies */
+
+size_t flow_capture_take(struct flow *f, bool req, size_t n, size_t cap)
+{
+    struct buf *b = req ? &f->req_body : &f->resp_body;
+    size_t room = b->len < cap ? cap - b->len : 0;
+    size_t used = atomic_load_explicit(&captured, memory_order_relaxed);
+    size_t left = used < FLOW_CAPTURE_BUDGET ? FLOW_CAPTURE_BUDGET - used : 0;
+    if (room > left)
+        room = left;
+    if (n > room) {
+        *(req ? &f->req_body_cut : &f->resp_body_cut) = true;
+        n = room;
+    }
+    atomic_fetch_add_explicit(&captured, n, memory_order_relaxed);
+    f->captured += n;
+    return n;
+}
+
+void flow_capture_reset(struct flow *f, bool req)
+{
+    struct buf *b = req ? &f->req_body : &f->resp_body;
+    size_t n = b->len < f->captured ? b->len : f->captured;
+    atomic_fetch_sub_explicit(&captured, n, memory_order_relaxed);
+    f->captured -= n;
+    buf_reset(b);
+    *(req ? &f->req_body_cut : &f->resp_body_cut) = false;
+}
+
 void flow_unref(struct flow *f)
 {
     if (f == NULL)
@@ -64,6 +93,7 @@ void flow_unref(struct flow *f)
     hdrs_free(&f->resp_trailers);
     free(f->url);
     free(f->reason);
+    atomic_fetch_sub_explicit(&captured, f->captured, memory_order_relaxed);
     buf_free(&f->req_body);
     buf_free(&f->resp_body);
     free(f->error);

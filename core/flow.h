@@ -50,6 +50,7 @@ struct flow {
      * still content-encoded, at most the capture limit of each */
     struct buf req_body, resp_body; /* owned */
     bool req_body_cut, resp_body_cut; /* the body was longer than what was kept */
+    size_t captured;                  /* private: bytes counted against the budget */
     bool replay;                      /* re-sent from the viewer */
     char cache[24];                   /* cache verdict tag ("hit", "fresh", ...), or "" */
 
@@ -70,6 +71,14 @@ void flow_fail(struct flow *f, const char *fmt, ...) LC_NONNULL(1)
 void flow_set_url(struct flow *f, const char *url, size_t len) LC_NONNULL(1, 2);
 void flow_set_reason(struct flow *f, const char *reason, size_t len) LC_NONNULL(1);
 void flow_set_server_cert(struct flow *f, const char *summary) LC_NONNULL(1, 2);
+
+/* Captured bodies: all flows together keep at most FLOW_CAPTURE_BUDGET
+ * bytes (freed flows give theirs back). Of n more bytes for a body, how many
+ * may be kept (at most cap per body)? Marks the body cut when fewer, and
+ * counts what it allows: the caller appends exactly that many. */
+#define FLOW_CAPTURE_BUDGET ((size_t)512 * 1024 * 1024)
+size_t flow_capture_take(struct flow *f, bool req, size_t n, size_t cap) LC_NONNULL(1);
+void flow_capture_reset(struct flow *f, bool req) LC_NONNULL(1);
 
 int64_t flow_now_us(void);   /* monotonic */
 int64_t flow_wall_us(void);  /* realtime */
