@@ -34,6 +34,7 @@
 
 #include "core/conn_int.h"
 #include "core/log.h"
+#include "core/cache.h"
 #include "core/onboard.h"
 #include "core/pause.h"
 #include "core/script.h"
@@ -293,6 +294,12 @@ void conn_finish_flow(struct conn *c)
         return;
     c->flow = NULL;
     f->t_end = flow_now_us();
+    if (f->status != 0 && !f->connect) { /* the cache lab's verdict, for filters and views */
+        struct cache_verdict v;
+        f->cache_at = flow_wall_us() / 1000000;
+        cache_analyze(f, f->cache_at, &v);
+        snprintf(f->cache, sizeof(f->cache), "%s", v.tag);
+    }
     struct scripts *s = c->w->scripts;
     if (s != NULL) {
         if (c->hc.flow != f)

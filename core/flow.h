@@ -53,6 +53,8 @@ struct flow {
     size_t captured;                  /* private: bytes counted against the budget */
     bool replay;                      /* re-sent from the viewer */
     char cache[24];                   /* cache verdict tag ("hit", "fresh", ...), or "" */
+    int64_t cache_at;                 /* when that verdict was made (s since the epoch), 0 = none;
+                                       * cache_analyze(f, cache_at) gives it again in full */
 
     /* timing: wall clock at start (µs since the epoch); the rest monotonic µs,
      * 0 when the phase was not reached */

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "core/cache.h"
 #include "core/json.h"
 
 static void json_cstr(struct buf *out, const char *s)
@@ -88,7 +89,15 @@ void flowlog_json(const struct flow *f, struct buf *out)
     json_ms(out, f, f->t_resp_start);
     buf_puts(out, ",\"total_ms\":");
     json_ms(out, f, f->t_end ? f->t_end : f->t_start);
-    buf_puts(out, "},\"error\":");
+    buf_puts(out, "},\"cache\":");
+    if (f->cache_at != 0) {
+        struct cache_verdict v;
+        cache_analyze(f, f->cache_at, &v);
+        cache_json(&v, out);
+    } else {
+        buf_puts(out, "null");
+    }
+    buf_puts(out, ",\"error\":");
     json_cstr(out, f->error);
     buf_puts(out, "}\n");
 }
@@ -153,5 +162,12 @@ void flowlog_line(const struct flow *f, struct buf *out)
         buf_putc(out, ' ');
         flowlog_size(f->resp_size, out);
     }
-    buf_printf(out, " %" PRId64 " ms\n", ms);
+    buf_printf(out, " %" PRId64 " ms", ms);
+    if (f->cache_at != 0 && f->error == NULL) {
+        struct cache_verdict v;
+        cache_analyze(f, f->cache_at, &v);
+        buf_puts(out, " \xc2\xb7 "); /* · */
+        term_str(out, v.summary);
+    }
+    buf_putc(out, '\n');
 }

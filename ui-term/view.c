@@ -32,6 +32,7 @@
 #include <ncursesw/curses.h>
 
 #include "core/buf.h"
+#include "core/cache.h"
 #include "core/filter.h"
 #include "core/flowlog.h"
 #include "core/har.h"
@@ -554,6 +555,12 @@ static void build_details(struct view *v)
         bar(t, "connect", f->t_start, f->t_connected, total);
         bar(t, "waiting", f->t_connected, f->t_resp_start, total);
         bar(t, "receiving", f->t_resp_start, f->t_end, total);
+        if (f->cache_at != 0) {
+            struct cache_verdict cv;
+            cache_analyze(f, f->cache_at, &cv);
+            buf_puts(t, "\nCache (RFC 9111):\n");
+            cache_explain(&cv, t);
+        }
         add_cookies(t, f);
         break;
     }

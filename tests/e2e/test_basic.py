@@ -195,7 +195,7 @@ def test_log_line_stdout(ctx):
     r = H.curl(ctx.lucent, "-o", "/dev/null", url)
     eq(r.rc, 0, r.err)
     rx = (r"^127\.0\.0\.1:\d+ GET " + re.escape(url) +
-          r" \u2192 200 OK [0-9]+(\.[0-9]+)? (B|KiB) [0-9]+(\.[0-9]+)? ms$")
+          r" \u2192 200 OK [0-9]+(\.[0-9]+)? (B|KiB) [0-9]+(\.[0-9]+)? ms( \u00b7 .+)?$")
     line = ctx.lucent.wait_stdout(re.escape(url), 5)
     check(line, "no log line for %s on stdout:\n%s" % (url, ctx.lucent.stdout()[-2000:]))
     check(re.match(rx, line), "log line format: %r" % line)
