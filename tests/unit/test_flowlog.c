@@ -291,7 +291,7 @@ static void test_json_full(void)
         "\"request_trailers\":[],\"response_trailers\":[[\"Server-Timing\",\"db;dur=53\"]],"
         "\"request_size\":0,\"response_size\":6,\"local_reply\":false,"
         "\"timing\":{\"start\":1700000000.123456,\"connect_ms\":0.412,"
-        "\"response_start_ms\":0.977,\"total_ms\":1.020},\"error\":null}\n";
+        "\"response_start_ms\":0.977,\"total_ms\":1.020},\"cache\":null,\"error\":null}\n";
     CHECK_EQ_STR(out.p, want);
     size_t skip = strlen("previous line\n");
     CHECK(json_line_ok(out.p + skip, out.len - skip));
@@ -321,7 +321,7 @@ static void test_json_sparse(void)
         "\"response_trailers\":[],\"request_size\":12345678901,\"response_size\":0,"
         "\"local_reply\":true,\"timing\":{\"start\":1700000000.000007,\"connect_ms\":null,"
         "\"response_start_ms\":null,\"total_ms\":0.000},"
-        "\"error\":\"client closed the connection\"}\n";
+        "\"cache\":null,\"error\":\"client closed the connection\"}\n";
     CHECK_EQ_STR(out.p, want);
     CHECK(json_line_ok(out.p, out.len));
 
@@ -496,9 +496,33 @@ static void test_size(void)
     buf_free(&out);
 }
 
+/* A verdict made when the flow finished shows on the line and in the JSON. */
+static void test_cache_verdict(void)
+{
+    struct flow *f = make_flow(9);
+    struct buf out = BUF_INIT;
+    snprintf(f->method, sizeof(f->method), "GET");
+    flow_set_url(f, "http://a.test/", 14);
+    f->status = 200;
+    f->req_major = f->req_minor = f->resp_major = f->resp_minor = 1;
+    f->t_resp_start = f->t_end = f->t_start + 1000;
+    hdrs_add(&f->resp_headers, "Cache-Control", 13, "max-age=3600", 12);
+    hdrs_add(&f->resp_headers, "ETag", 4, "\"v1\"", 4);
+    f->cache_at = f->wall_start / 1000000;
+    flowlog_line(f, &out);
+    CHECK(strstr(out.p, " ms \xc2\xb7 fresh 1h (max-age)") != NULL);
+    buf_reset(&out);
+    flowlog_json(f, &out);
+    CHECK(json_line_ok(out.p, out.len));
+    CHECK(strstr(out.p, "\"cache\":{\"tag\":\"fresh\"") != NULL);
+    buf_free(&out);
+    flow_unref(f);
+}
+
 int main(void)
 {
     test_validator();
+    test_cache_verdict();
     test_json_full();
     test_json_sparse();
     test_json_escaping();
