@@ -309,6 +309,7 @@ void conn_finish_flow(struct conn *c)
         if (scripts_want(s, HOOK_DONE))
             scripts_run(s, HOOK_DONE, &c->hc);
         c->hc.flow = NULL;
+        scripts_note_response(s, f);
         scripts_flow_end(s, f->id);
     }
     f->state = FLOW_DONE;
@@ -1149,6 +1150,10 @@ static void start_request(struct conn *c)
     struct hook_ctx urlctx = {.flow = f, .target = &c->target};
     hook_set_flow_url(&urlctx);
 
+    if (c->w->opts->anticache) { /* a full answer every time: no 304 */
+        hdrs_remove(&f->req_headers, "If-None-Match", 13);
+        hdrs_remove(&f->req_headers, "If-Modified-Since", 17);
+    }
     /* the viewer's replays come back through lucent, marked */
     if (hdrs_remove(&f->req_headers, "X-Lucent-Replay", 15) > 0)
         f->replay = true;
@@ -1367,6 +1372,12 @@ static void response_head(struct conn *c)
     }
 
     c->resp_head_done = true;
+    if (c->w->opts->no_caching) { /* nothing may be cached or revalidated */
+        static const char *const gone[] = {"ETag", "Last-Modified", "Expires", "Pragma", "Age"};
+        for (size_t i = 0; i < LC_ARRAY_LEN(gone); i++)
+            hdrs_remove(&f->resp_headers, gone[i], strlen(gone[i]));
+        hdrs_set(&f->resp_headers, "Cache-Control", "no-store", 8);
+    }
     c->resp_body = http1_response_body(rx, c->head_request);
     c->resp_left = c->resp_body == HTTP1_BODY_LENGTH ? rx->content_length : 0;
     c->up_keep = rx->keep_alive && c->resp_body != HTTP1_BODY_EOF;

@@ -52,6 +52,12 @@ const char opts_usage[] =
     "  --script-budget N        Lua instructions one hook call may run (default 10000000)\n"
     "  --script-memory BYTES    memory cap of each script's Lua state (default 64m)\n"
     "\n"
+    "Cache lab:\n"
+    "  --anticache              remove If-None-Match/If-Modified-Since from requests, so\n"
+    "                           every response is a full one (no 304s)\n"
+    "  --no-caching             --anticache, and responses made uncacheable (Cache-Control:\n"
+    "                           no-store; validators and Expires removed)\n"
+    "\n"
     "Timeouts (seconds, decimals allowed) and limits:\n"
     "  --header-timeout SEC     time for a client to send a request head (default 30)\n"
     "  --idle-timeout SEC       idle keep-alive client connections are closed after this\n"
@@ -87,6 +93,8 @@ enum {
     OPT_HAR,
     OPT_FILTER,
     OPT_MAX_FLOWS,
+    OPT_ANTICACHE,
+    OPT_NO_CACHING,
 };
 
 static const struct option longopts[] = {
@@ -117,6 +125,8 @@ static const struct option longopts[] = {
     {"har", required_argument, NULL, OPT_HAR},
     {"filter", required_argument, NULL, OPT_FILTER},
     {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+    {"anticache", no_argument, NULL, OPT_ANTICACHE},
+    {"no-caching", no_argument, NULL, OPT_NO_CACHING},
     {"read", required_argument, NULL, 'r'},
     {NULL, 0, NULL, 0},
 };
@@ -340,6 +350,12 @@ enum opts_rc opts_parse(struct opts *o, int argc, char **argv, char *err, size_t
             break;
         case OPT_FILTER:
             o->filter = optarg;
+            break;
+        case OPT_ANTICACHE:
+            o->anticache = true;
+            break;
+        case OPT_NO_CACHING:
+            o->anticache = o->no_caching = true;
             break;
         case OPT_MAX_FLOWS:
             if (parse_uint(optarg, 10, 10000000, false, &u) < 0) {

@@ -44,6 +44,9 @@ struct opts {
     const char *filter;      /* --filter EXPR: what the log and flow log record; or NULL */
     unsigned max_flows;      /* flows the viewer keeps */
     bool capture;            /* keep bodies in flows (viewer, HAR); set by main, not an option */
+    /* cache lab */
+    bool anticache;  /* strip conditional request headers: every answer is a full one */
+    bool no_caching; /* ... and make every response uncacheable */
     bool help, version;
 };
 

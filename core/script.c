@@ -24,6 +24,7 @@
 #include <lualib.h>
 
 #include "core/filter.h"
+#include "core/lcache.h"
 #include "core/lflow.h"
 #include "core/log.h"
 #include "core/lutil.h"
@@ -48,6 +49,7 @@ struct script {
 
 struct scripts {
     struct script *v; /* owned */
+    struct lcache_memory *seen; /* owned: validators per URL, for lucent.cache.answer_304 */
     unsigned n;
     unsigned want;
     unsigned index; /* worker */
@@ -182,6 +184,7 @@ static int l_filter(lua_State *L)
 static int setup(lua_State *L)
 {
     const char *path = lua_touserdata(L, 1);
+    struct lcache_memory *seen = lua_touserdata(L, 2);
     luaL_openlibs(L);
     /* Lua makes the metatable of its large string buffers on first use; if
      * that first use ran out of memory (the cap), the state could never
@@ -210,6 +213,7 @@ static int setup(lua_State *L)
     }
     lua_pop(L, 1);
     lutil_open(L);
+    lcache_open(L, seen);
     lua_setglobal(L, "lucent");
     /* require() finds modules next to the script first */
     char dir[1024];
@@ -258,7 +262,8 @@ static void state_free(struct lstate *ls, bool unload)
 }
 
 /* A new state running path's chunk and its load(); NULL with err on failure. */
-static struct lstate *state_load(const char *path, const struct opts *o, char *err, size_t errlen)
+static struct lstate *state_load(const char *path, const struct opts *o,
+                                 struct lcache_memory *seen, char *err, size_t errlen)
 {
     char why[600];
     struct lstate *ls = calloc(1, sizeof(*ls));
@@ -279,7 +284,8 @@ static struct lstate *state_load(const char *path, const struct opts *o, char *e
     lua_sethook(ls->L, on_count, LUA_MASKCOUNT, SCRIPT_STEP);
     lua_pushcfunction(ls->L, setup);
     lua_pushlightuserdata(ls->L, (void *)path);
-    if (call(ls, 1, why, sizeof(why)) < 0) {
+    lua_pushlightuserdata(ls->L, seen);
+    if (call(ls, 2, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "script %s: %s", path, why);
         goto fail;
     }
@@ -330,6 +336,11 @@ struct scripts *scripts_new(const struct opts *o, unsigned index, char *err, siz
     }
     s->o = o;
     s->index = index;
+    s->seen = lcache_memory_new();
+    if (s->seen == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     for (unsigned i = 0; i < o->nscripts; i++) {
         struct script *sc = &s->v[i];
         sc->path = o->scripts[i];
@@ -337,7 +348,7 @@ struct scripts *scripts_new(const struct opts *o, unsigned index, char *err, siz
             snprintf(err, errlen, "script %s: %s", sc->path, strerror(errno));
             goto fail;
         }
-        sc->cur = state_load(sc->path, o, err, errlen);
+        sc->cur = state_load(sc->path, o, s->seen, err, errlen);
         if (sc->cur == NULL)
             goto fail;
         s->n++;
@@ -359,6 +370,7 @@ void scripts_free(struct scripts *s)
     for (unsigned i = 0; i < s->n; i++)
         state_free(s->v[i].cur, true);
     free(s->v);
+    lcache_memory_free(s->seen);
     free(s);
 }
 
@@ -377,7 +389,7 @@ void scripts_check(struct scripts *s)
         if (stat(sc->path, &st) == -1 || same_file(&st, &sc->st))
             continue; /* a file being replaced may be missing for a moment */
         sc->st = st;
-        struct lstate *ls = state_load(sc->path, s->o, err, sizeof(err));
+        struct lstate *ls = state_load(sc->path, s->o, s->seen, err, sizeof(err));
         if (ls == NULL) {
             if (s->index == 0)
                 LC_ERROR("%s (previous version stays active)", err);
@@ -434,6 +446,12 @@ void scripts_run(struct scripts *s, enum hook h, struct hook_ctx *hc)
         if (hc->respond || hc->kill)
             break;
     }
+}
+
+void scripts_note_response(struct scripts *s, const struct flow *f)
+{
+    if (s != NULL)
+        lcache_note(s->seen, f);
 }
 
 void scripts_flow_end(struct scripts *s, uint64_t flow_id)

@@ -33,6 +33,8 @@ bool scripts_want(const struct scripts *s, enum hook h);
 /* Runs hook h of every script defining it, in order, on hc. Stops after a
  * script asks for respond or kill. Errors are logged and undone. */
 void scripts_run(struct scripts *s, enum hook h, struct hook_ctx *hc) LC_NONNULL(1, 3);
+/* A finished flow: remember its validators for lucent.cache.answer_304. NULL-safe. */
+void scripts_note_response(struct scripts *s, const struct flow *f) LC_NONNULL(2);
 /* The flow is over: forget its flow.state tables. NULL-safe. */
 void scripts_flow_end(struct scripts *s, uint64_t flow_id);
 
