@@ -1,4 +1,4 @@
--- wrk script used by bench/run.
+-- wrk script used by bench/run and bench/script.
 --
 -- Proxy mode: BENCH_TARGET=http://127.0.0.1:NGINXPORT/1k.bin
 --   wrk connects to the address given on its command line (lucent) and sends
