@@ -37,6 +37,7 @@
 #include "core/cache.h"
 #include "core/onboard.h"
 #include "core/pause.h"
+#include "core/scache.h"
 #include "core/script.h"
 #include "ca/ca.h"
 #include "core/tls.h"
@@ -108,6 +109,9 @@ static void conn_free(struct conn *c)
     flow_unref(c->flow);
     hook_ctx_free(&c->hc);
     buf_free(&c->path_store);
+    if (c->sc_entry)
+        scache_unref(c->w->scache, c->sc_entry);
+    buf_free(&c->sc_body);
     http1_free(&c->crx);
     http1_free(&c->urx);
     hdrs_free(&c->req_h);
@@ -300,6 +304,12 @@ void conn_finish_flow(struct conn *c)
         cache_analyze(f, f->cache_at, &v);
         snprintf(f->cache, sizeof(f->cache), "%s", v.tag);
     }
+    if (f->cache_status[0]) { /* lucent's own cache: "hit", "miss", "revalidated", "bypass" */
+        size_t i = 0;
+        for (; f->cache_status[i] && f->cache_status[i] != ' ' && i + 1 < sizeof(f->cache); i++)
+            f->cache[i] = (char)(f->cache_status[i] | 0x20);
+        f->cache[i] = '\0';
+    }
     struct scripts *s = c->w->scripts;
     if (s != NULL) {
         if (c->hc.flow != f)
@@ -330,8 +340,22 @@ void conn_destroy(struct conn *c, const char *why)
 
 /* Keeps body bytes in the flow for viewers and HAR (when capturing is on),
  * up to --body-limit per body and the process-wide budget (flow.h). */
-static void capture(const struct conn *c, bool req, const void *p, size_t n)
+static bool tee_room(struct conn *c, size_t n)
 {
+    if (c->sc_body.len + n <= scache_max_object(c->w->scache))
+        return true;
+    c->sc_tee = false; /* too big to store: stop collecting */
+    buf_free(&c->sc_body);
+    if (c->flow)
+        snprintf(c->flow->cache_status, sizeof(c->flow->cache_status),
+                 "BYPASS (too big for --cache-size)");
+    return false;
+}
+
+static void capture(struct conn *c, bool req, const void *p, size_t n)
+{
+    if (!req && c->sc_tee && tee_room(c, n)) /* for lucent's own cache */
+        buf_append(&c->sc_body, p, n);
     if (!c->w->opts->capture || c->flow == NULL || n == 0)
         return;
     n = flow_capture_take(c->flow, req, n, c->w->opts->body_limit);
@@ -340,8 +364,14 @@ static void capture(const struct conn *c, bool req, const void *p, size_t n)
 }
 
 /* The same for the first n bytes of an evbuffer about to be moved on. */
-static void capture_ev(const struct conn *c, bool req, struct evbuffer *src, size_t n)
+static void capture_ev(struct conn *c, bool req, struct evbuffer *src, size_t n)
 {
+    if (!req && c->sc_tee && n > 0 && tee_room(c, n)) {
+        buf_reserve(&c->sc_body, n);
+        evbuffer_copyout(src, c->sc_body.p + c->sc_body.len, n);
+        c->sc_body.len += n;
+        c->sc_body.p[c->sc_body.len] = '\0';
+    }
     if (!c->w->opts->capture || c->flow == NULL || n == 0)
         return;
     n = flow_capture_take(c->flow, req, n, c->w->opts->body_limit);
@@ -356,6 +386,8 @@ static void capture_ev(const struct conn *c, bool req, struct evbuffer *src, siz
 
 static void capture_reset(struct conn *c, bool req)
 {
+    if (!req)
+        buf_reset(&c->sc_body);
     if (c->flow != NULL)
         flow_capture_reset(c->flow, req);
 }
@@ -587,6 +619,14 @@ static void build_request_head(struct conn *c)
     hdrs_strip_hop_by_hop(h, c->upgrade_req);
     if (c->expect_continue || c->continue_sent)
         hdrs_remove(h, "Expect", 6);
+    if (c->sc_cond) { /* revalidating what lucent's cache holds */
+        size_t len;
+        const char *v = hdrs_get(&c->sc_entry->headers, "ETag", &len);
+        if (v)
+            hdrs_add(h, "If-None-Match", 13, v, len);
+        if ((v = hdrs_get(&c->sc_entry->headers, "Last-Modified", &len)) != NULL)
+            hdrs_add(h, "If-Modified-Since", 17, v, len);
+    }
     if (!c->hc.host_set) /* a script's own Host stays (virtual hosts behind a map remote) */
         hdrs_set(h, "Host", auth, alen);
     if (c->req_buffered || (c->hc.req.replaced && c->req_body == HTTP1_BODY_NONE)) {
@@ -1094,6 +1134,12 @@ static void start_request(struct conn *c)
     c->resp_buffering = c->resp_read_done = c->resp_fixed_len = false;
     c->continue_sent = false;
     c->icpt_req = c->icpt_resp = false;
+    if (c->sc_entry) {
+        scache_unref(c->w->scache, c->sc_entry);
+        c->sc_entry = NULL;
+    }
+    c->sc_cond = c->sc_tee = false;
+    buf_reset(&c->sc_body);
     c->flow->state = FLOW_REQUEST;
     memset(&c->target, 0, sizeof(c->target));
     buf_reset(&c->path_store);
@@ -1184,10 +1230,156 @@ static void start_request(struct conn *c)
     after_requestheaders_hook(c);
 }
 
+/* ---- lucent's shared cache (--cache) -------------------------------------- */
+
+/* Does If-None-Match (weak comparison) or If-Modified-Since accept e? */
+static bool client_has_it(const struct hdrs *req, const struct scache_entry *e)
+{
+    size_t il, el;
+    const char *inm = hdrs_get(req, "If-None-Match", &il);
+    const char *etag = hdrs_get(&e->headers, "ETag", &el);
+    if (inm != NULL) {
+        if (etag && el > 2 && etag[0] == 'W' && etag[1] == '/')
+            etag += 2, el -= 2;
+        for (size_t s = 0; s < il;) {
+            while (s < il && (inm[s] == ' ' || inm[s] == ','))
+                s++;
+            size_t t = s;
+            while (t < il && inm[t] != ',')
+                t++;
+            size_t end = t;
+            while (end > s && inm[end - 1] == ' ')
+                end--;
+            const char *tag = inm + s;
+            size_t tl = end - s;
+            if (tl > 2 && tag[0] == 'W' && tag[1] == '/')
+                tag += 2, tl -= 2;
+            if ((tl == 1 && tag[0] == '*') || (etag && tl == el && memcmp(tag, etag, tl) == 0))
+                return true;
+            s = t;
+        }
+        return false;
+    }
+    const char *ims = hdrs_get(req, "If-Modified-Since", &il);
+    const char *lm = hdrs_get(&e->headers, "Last-Modified", &el);
+    int64_t now = flow_wall_us() / 1000000;
+    return ims && lm && cache_parse_date(ims, il, now) >= 0 &&
+           cache_parse_date(ims, il, now) >= cache_parse_date(lm, el, now) &&
+           cache_parse_date(lm, el, now) >= 0;
+}
+
+/* A fresh entry: lucent answers (a 304 when the client already has it). */
+static void serve_entry(struct conn *c, const struct scache_entry *e, int64_t age)
+{
+    struct flow *f = c->flow;
+    char a[24];
+    int n = snprintf(a, sizeof(a), "%" PRId64, age);
+    bool have = client_has_it(&f->req_headers, e);
+    f->status = have ? 304 : e->status;
+    flow_set_reason(f, have ? "Not Modified" : e->reason, strlen(have ? "Not Modified" : e->reason));
+    f->resp_major = f->resp_minor = 1;
+    hdrs_copy(&f->resp_headers, &e->headers);
+    hdrs_set(&f->resp_headers, "Age", a, (size_t)n);
+    buf_reset(&c->hc.resp.raw);
+    if (!have)
+        buf_append(&c->hc.resp.raw, e->body.p ? e->body.p : "", e->body.len);
+    c->hc.resp.present = true;
+    f->local_reply = true;
+    snprintf(f->cache_status, sizeof(f->cache_status), "HIT");
+    local_reply(c);
+}
+
+/* Before going upstream: answer from the cache, or prepare to revalidate
+ * and to store. Returns true when the cache answered. */
+static bool cache_request(struct conn *c)
+{
+    struct flow *f = c->flow;
+    struct scache *sc = c->w->scache;
+    struct scache_entry *e = NULL;
+    int64_t age = 0;
+    size_t len;
+
+    if (sc == NULL || f->connect || f->url == NULL)
+        return false;
+    if (strcmp(f->method, "GET") != 0) {
+        if (strcmp(f->method, "HEAD") != 0 && strcmp(f->method, "OPTIONS") != 0 &&
+            strcmp(f->method, "TRACE") != 0)
+            scache_invalidate(sc, f->url); /* an unsafe method changes the resource */
+        snprintf(f->cache_status, sizeof(f->cache_status), "BYPASS (method %s)", f->method);
+        return false;
+    }
+    enum scache_result r =
+        scache_lookup(sc, f->url, &f->req_headers, flow_wall_us() / 1000000, &e, &age);
+    if (r == SCACHE_FRESH) {
+        serve_entry(c, e, age);
+        scache_unref(sc, e);
+        return true;
+    }
+    c->sc_tee = true;
+    if (r == SCACHE_STALE) {
+        bool client_cond = hdrs_get(&f->req_headers, "If-None-Match", &len) != NULL ||
+                           hdrs_get(&f->req_headers, "If-Modified-Since", &len) != NULL;
+        bool validators = hdrs_get(&e->headers, "ETag", &len) != NULL ||
+                          hdrs_get(&e->headers, "Last-Modified", &len) != NULL;
+        if (!client_cond && validators) {
+            c->sc_entry = e; /* revalidate it */
+            c->sc_cond = true;
+        } else {
+            scache_unref(sc, e);
+        }
+    }
+    return false;
+}
+
+/* The upstream said 304 to lucent's own revalidation: the client gets the
+ * stored response, refreshed. */
+static void cache_revalidated(struct conn *c)
+{
+    struct flow *f = c->flow;
+    struct scache_entry *e =
+        scache_refresh(c->w->scache, c->sc_entry, f, flow_wall_us() / 1000000);
+    c->sc_entry = NULL;
+    c->sc_cond = c->sc_tee = false;
+    f->status = e->status;
+    flow_set_reason(f, e->reason, strlen(e->reason));
+    hdrs_copy(&f->resp_headers, &e->headers);
+    hdrs_remove(&f->resp_headers, "Age", 3);
+    buf_reset(&c->hc.resp.raw);
+    buf_append(&c->hc.resp.raw, e->body.p ? e->body.p : "", e->body.len);
+    scache_unref(c->w->scache, e);
+    snprintf(f->cache_status, sizeof(f->cache_status), "REVALIDATED");
+    c->hc.resp.present = true;
+    c->resp_body = HTTP1_BODY_LENGTH;
+    c->resp_left = 0;
+    c->resp_read_done = true;
+    c->chunk_down = c->close_down = false;
+    if (!c->req_done)
+        c->client_keep = false;
+    response_hooks(c);
+}
+
+/* The response is complete: offer it to the cache. */
+static void cache_response(struct conn *c)
+{
+    struct flow *f = c->flow;
+    char why[64];
+    if (!c->sc_tee || f == NULL || f->error != NULL)
+        return;
+    c->sc_tee = false;
+    if (scache_store(c->w->scache, f, c->sc_body.p, c->sc_body.len, flow_wall_us() / 1000000,
+                     why, sizeof(why)) == 0)
+        snprintf(f->cache_status, sizeof(f->cache_status), "MISS");
+    else
+        snprintf(f->cache_status, sizeof(f->cache_status), "BYPASS (%s)", why);
+    buf_reset(&c->sc_body);
+}
+
 /* Hooks are done with the request: send it (connecting first if needed). */
 static void request_go(struct conn *c)
 {
     struct flow *f = c->flow;
+    if (cache_request(c))
+        return;
     if (c->up_tls_error && c->in_tunnel && strcmp(c->target.host, c->tunnel.host) == 0 &&
         c->target.port == c->tunnel.port && strcmp(c->target.scheme, "https") == 0) {
         conn_reply_error(c, 502, "%s", c->up_tls_error);
@@ -1312,6 +1504,7 @@ static void response_done(struct conn *c)
     c->resp_done = true;
     if (c->chunk_down)
         write_trailers(out, &c->flow->resp_trailers);
+    cache_response(c);
     conn_finish_flow(c);
 
     if (c->ubev) {
@@ -1372,6 +1565,12 @@ static void response_head(struct conn *c)
     }
 
     c->resp_head_done = true;
+    if (c->sc_cond && rx->status == 304) { /* lucent's revalidation came back: serve the stored body */
+        c->up_keep = rx->keep_alive;
+        http1_next(rx, &f->resp_headers, &f->resp_trailers);
+        cache_revalidated(c);
+        return;
+    }
     if (c->w->opts->no_caching) { /* nothing may be cached or revalidated */
         static const char *const gone[] = {"ETag", "Last-Modified", "Expires", "Pragma", "Age"};
         for (size_t i = 0; i < LC_ARRAY_LEN(gone); i++)

@@ -91,6 +91,11 @@ struct conn {
     bool continue_sent;  /* lucent answered Expect: 100-continue itself */
     bool icpt_req, icpt_resp; /* the viewer's intercept holds this exchange there */
     bool paused;              /* held by the viewer (listed in w->pauses) */
+    /* lucent's shared cache (--cache) */
+    struct scache_entry *sc_entry; /* owned reference: the stale entry being revalidated */
+    bool sc_cond;                  /* lucent added the conditional fields for it */
+    bool sc_tee;                   /* keep the response body to store it */
+    struct buf sc_body;            /* that body */
     int pause_phase;          /* enum pause_phase */
 
     /* tunnel */

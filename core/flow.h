@@ -53,6 +53,8 @@ struct flow {
     size_t captured;                  /* private: bytes counted against the budget */
     bool replay;                      /* re-sent from the viewer */
     char cache[24];                   /* cache verdict tag ("hit", "fresh", ...), or "" */
+    char cache_status[80];            /* lucent's own cache (--cache): "HIT", "MISS",
+                                       * "REVALIDATED", "BYPASS (why)", or "" */
     int64_t cache_at;                 /* when that verdict was made (s since the epoch), 0 = none;
                                        * cache_analyze(f, cache_at) gives it again in full */
 

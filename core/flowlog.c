@@ -43,6 +43,28 @@ static void json_ms(struct buf *out, const struct flow *f, int64_t t)
         buf_printf(out, "%.3f", (double)(t - f->t_start) / 1000.0);
 }
 
+/* The verdict as made when the flow finished, with lucent's own cache's
+ * word ("HIT", ...) in front when --cache was on. */
+static void verdict(const struct flow *f, struct cache_verdict *v)
+{
+    cache_analyze(f, f->cache_at, v);
+    if (f->cache_status[0] == '\0')
+        return;
+    struct buf b = BUF_INIT;
+    buf_puts(&b, f->cache_status);
+    buf_puts(&b, " \xc2\xb7 ");
+    buf_puts(&b, v->summary);
+    size_t n = b.len < sizeof(v->summary) - 1 ? b.len : sizeof(v->summary) - 1;
+    while (n > 0 && n < b.len && ((unsigned char)b.p[n] & 0xc0) == 0x80)
+        n--; /* not in the middle of a character */
+    memcpy(v->summary, b.p, n);
+    v->summary[n] = '\0';
+    buf_free(&b);
+    n = strlen(f->cache) < sizeof(v->tag) - 1 ? strlen(f->cache) : sizeof(v->tag) - 1;
+    memcpy(v->tag, f->cache, n);
+    v->tag[n] = '\0';
+}
+
 void flowlog_json(const struct flow *f, struct buf *out)
 {
     buf_printf(out, "{\"id\":%" PRIu64 ",\"client\":", f->id);
@@ -92,7 +114,7 @@ void flowlog_json(const struct flow *f, struct buf *out)
     buf_puts(out, "},\"cache\":");
     if (f->cache_at != 0) {
         struct cache_verdict v;
-        cache_analyze(f, f->cache_at, &v);
+        verdict(f, &v);
         cache_json(&v, out);
     } else {
         buf_puts(out, "null");
@@ -165,7 +187,7 @@ void flowlog_line(const struct flow *f, struct buf *out)
     buf_printf(out, " %" PRId64 " ms", ms);
     if (f->cache_at != 0 && f->error == NULL) {
         struct cache_verdict v;
-        cache_analyze(f, f->cache_at, &v);
+        verdict(f, &v);
         buf_puts(out, " \xc2\xb7 "); /* · */
         term_str(out, v.summary);
     }

@@ -17,6 +17,7 @@
 #include "core/har.h"
 #include "core/log.h"
 #include "core/pause.h"
+#include "core/scache.h"
 #include "core/opts.h"
 #include "core/sink.h"
 #include "core/tls.h"
@@ -60,6 +61,7 @@ int main(int argc, char **argv)
     struct har_writer *har = NULL;
     struct filter *filter = NULL;
     struct pauses *pauses = NULL;
+    struct scache *scache = NULL;
     sigset_t sigs;
     bool ui;
     int ui_sub = -1;
@@ -147,6 +149,10 @@ int main(int argc, char **argv)
         goto out;
     }
     /* the viewer takes the terminal; otherwise a log line per flow on stdout */
+    if (o.cache && (scache = scache_new(o.cache_size)) == NULL) {
+        fprintf(stderr, "lucent: out of memory\n");
+        goto out;
+    }
     if (ui && (pauses = pauses_new()) == NULL) {
         fprintf(stderr, "lucent: out of memory\n");
         goto out;
@@ -174,6 +180,7 @@ int main(int argc, char **argv)
         }
         workers[i].tls = tls;
         workers[i].pauses = pauses;
+        workers[i].scache = scache;
         if (pauses)
             pauses_set_wake(pauses, i, workers[i].wake_fds[1]);
         ready++;
@@ -218,6 +225,7 @@ out:
     }
     filter_free(filter);
     pauses_free(pauses);
+    scache_free(scache);
     free(workers);
     tls_free(tls);
     if (flow_log && fclose(flow_log) != 0) {

@@ -57,6 +57,9 @@ const char opts_usage[] =
     "                           every response is a full one (no 304s)\n"
     "  --no-caching             --anticache, and responses made uncacheable (Cache-Control:\n"
     "                           no-store; validators and Expires removed)\n"
+    "  --cache                  run a shared HTTP cache (RFC 9111) inside lucent: fresh\n"
+    "                           responses served from memory, stale ones revalidated\n"
+    "  --cache-size BYTES       its size, LRU (suffix k, m, g; default 64m)\n"
     "\n"
     "Timeouts (seconds, decimals allowed) and limits:\n"
     "  --header-timeout SEC     time for a client to send a request head (default 30)\n"
@@ -95,6 +98,8 @@ enum {
     OPT_MAX_FLOWS,
     OPT_ANTICACHE,
     OPT_NO_CACHING,
+    OPT_CACHE,
+    OPT_CACHE_SIZE,
 };
 
 static const struct option longopts[] = {
@@ -127,6 +132,8 @@ static const struct option longopts[] = {
     {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
     {"anticache", no_argument, NULL, OPT_ANTICACHE},
     {"no-caching", no_argument, NULL, OPT_NO_CACHING},
+    {"cache", no_argument, NULL, OPT_CACHE},
+    {"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
     {"read", required_argument, NULL, 'r'},
     {NULL, 0, NULL, 0},
 };
@@ -155,6 +162,7 @@ void opts_defaults(struct opts *o)
     o->script_budget = 10000000;
     o->script_memory = 64 * 1024 * 1024;
     o->max_flows = 50000;
+    o->cache_size = 64 * 1024 * 1024;
 }
 
 static int parse_uint(const char *s, unsigned long long min, unsigned long long max, bool suffix,
@@ -356,6 +364,17 @@ enum opts_rc opts_parse(struct opts *o, int argc, char **argv, char *err, size_t
             break;
         case OPT_NO_CACHING:
             o->anticache = o->no_caching = true;
+            break;
+        case OPT_CACHE:
+            o->cache = true;
+            break;
+        case OPT_CACHE_SIZE:
+            if (parse_uint(optarg, 64 * 1024, 64ull * 1024 * 1024 * 1024, true, &u) < 0) {
+                snprintf(err, errlen, "--cache-size: '%s' is not a size from 64k to 64g bytes",
+                         optarg);
+                return OPTS_ERROR;
+            }
+            o->cache_size = (size_t)u;
             break;
         case OPT_MAX_FLOWS:
             if (parse_uint(optarg, 10, 10000000, false, &u) < 0) {

@@ -47,6 +47,8 @@ struct opts {
     /* cache lab */
     bool anticache;  /* strip conditional request headers: every answer is a full one */
     bool no_caching; /* ... and make every response uncacheable */
+    bool cache;        /* lucent's own shared cache */
+    size_t cache_size; /* its bound in bytes */
     bool help, version;
 };
 

@@ -24,6 +24,7 @@ struct conn;
 struct tls;
 struct scripts;
 struct pauses;
+struct scache;
 
 struct worker {
     unsigned index;
@@ -39,6 +40,7 @@ struct worker {
     struct tls *tls;                 /* borrowed: shared, see core/tls.h */
     struct scripts *scripts;         /* owned: this worker's Lua states, or NULL */
     struct pauses *pauses;           /* borrowed: the viewer's intercept, or NULL */
+    struct scache *scache;           /* borrowed: lucent's shared cache (--cache), or NULL */
     struct event *wake_ev;           /* owned: reads wake_fds[0] */
     int wake_fds[2];                 /* owned: the viewer decided for a held flow */
     TAILQ_HEAD(conn_list, conn) conns;
