@@ -150,11 +150,19 @@ void model_delete_selected(struct model *m)
     if (m->sel >= m->nshown)
         return;
     uint64_t seq = m->shown[m->sel];
-    size_t slot = (m->head + (size_t)(seq - m->first_seq)) % m->cap;
-    flow_unref(m->ring[slot]);
-    m->ring[slot] = NULL;
+    size_t k = (size_t)(seq - m->first_seq);
+    flow_unref(m->ring[(m->head + k) % m->cap]);
+    /* Close the gap (later flows move back one slot and down one sequence
+     * number), so a deleted flow neither counts as kept nor takes room from
+     * max_flows. Deleting is a key press: O(n) is fine. */
+    for (size_t i = k; i + 1 < m->n; i++)
+        m->ring[(m->head + i) % m->cap] = m->ring[(m->head + i + 1) % m->cap];
+    m->n--;
+    m->ring[(m->head + m->n) % m->cap] = NULL;
     memmove(m->shown + m->sel, m->shown + m->sel + 1, (m->nshown - m->sel - 1) * sizeof(*m->shown));
     m->nshown--;
+    for (size_t i = m->sel; i < m->nshown; i++)
+        m->shown[i]--;
     if (m->sel >= m->nshown && m->sel > 0)
         m->sel--;
 }

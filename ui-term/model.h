@@ -15,7 +15,7 @@
 struct filter;
 
 struct model {
-    struct flow **ring; /* owned references; NULL where deleted */
+    struct flow **ring; /* owned references, compacted when one is deleted */
     size_t cap, head, n; /* ring of cap slots; n in use from head */
     uint64_t first_seq;  /* sequence number of ring[head] */
     uint64_t dropped;    /* flows dropped to stay under cap */

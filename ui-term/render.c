@@ -226,7 +226,7 @@ void render_body(const struct hdrs *h, const struct buf *raw, bool cut, enum ren
         render_form(p, len, out);
     } else {
         buf_append(out, p, len);
-        if (p[len - 1] != '\n')
+        if (len == 0 || p[len - 1] != '\n') /* len is 0 when a coding decoded to nothing */
             buf_putc(out, '\n');
     }
     buf_free(&dec);
@@ -315,7 +315,9 @@ static void shell_word(const char *s, size_t len, struct buf *out)
 void render_curl(const struct flow *f, struct buf *out)
 {
     buf_puts(out, "curl -sS");
-    if (strcmp(f->method, "GET") != 0 || f->req_body.len > 0) {
+    if (strcmp(f->method, "HEAD") == 0 && f->req_body.len == 0) {
+        buf_puts(out, " -I"); /* with -X HEAD curl would wait for a body that never comes */
+    } else if (strcmp(f->method, "GET") != 0 || f->req_body.len > 0) {
         buf_puts(out, " -X ");
         shell_word(f->method, strlen(f->method), out);
     }
@@ -335,7 +337,18 @@ void render_curl(const struct flow *f, struct buf *out)
         shell_word(h.p, h.len, out);
         buf_free(&h);
     }
-    if (f->req_body.len > 0) {
+    if (f->req_body.len > 0 && memchr(f->req_body.p, '\0', f->req_body.len) != NULL) {
+        /* bash's $'...' ends at a NUL byte: printf writes every byte */
+        buf_puts(out, " \\\n  --data-binary @<(printf '");
+        for (size_t i = 0; i < f->req_body.len; i++) {
+            unsigned char ch = (unsigned char)f->req_body.p[i];
+            if (ch >= 0x20 && ch < 0x7f && ch != '\'' && ch != '\\' && ch != '%')
+                buf_putc(out, (char)ch);
+            else
+                buf_printf(out, "\\%03o", ch);
+        }
+        buf_puts(out, "')");
+    } else if (f->req_body.len > 0) {
         buf_puts(out, " \\\n  --data-binary ");
         shell_word(f->req_body.p, f->req_body.len, out);
     }

@@ -74,6 +74,7 @@ struct view {
     size_t ilen;
     char export_kind;
     char search[256];
+    int cursor_x; /* the prompt's cursor column */
     char status[300];
     int64_t status_until;
     /* intercept */
@@ -299,8 +300,14 @@ static void draw_status(struct view *v)
                             : v->pr == PR_EXPORT_FILE ? "export to file: "
                             : v->pr == PR_INTERCEPT   ? "intercept (filter; empty = off): "
                                                       : "quit lucent? (y/n) ";
-        put_str(label, COLS, COLOR_PAIR(C_BAR) | A_BOLD);
-        put_text(v->input, v->ilen, COLS - (int)strlen(label) - 1, COLOR_PAIR(C_BAR));
+        int x = put_text(label, strlen(label), COLS, COLOR_PAIR(C_BAR) | A_BOLD);
+        x += put_text(v->input, v->ilen, COLS - x - 1, COLOR_PAIR(C_BAR));
+        v->cursor_x = x < COLS ? x : COLS - 1; /* where typing goes on */
+        if (now_ms() < v->status_until && LINES > 2) { /* e.g. why the filter is wrong */
+            move(LINES - 2, 0);
+            clrtoeol();
+            put_str(v->status, COLS, A_BOLD | COLOR_PAIR(C_ERR));
+        }
         curs_set(1);
         attrset(0);
         return;
@@ -385,6 +392,11 @@ static void draw_list(struct view *v)
     put_str(head, COLS, A_BOLD);
     clrtoeol();
     attrset(0);
+    /* a window that grew shows as many rows as it can */
+    if (m->nshown <= (size_t)rows)
+        m->top = 0;
+    else if (m->top > m->nshown - (size_t)rows)
+        m->top = m->nshown - (size_t)rows;
     if (m->sel < m->top)
         m->top = m->sel;
     if (m->sel >= m->top + (size_t)rows)
@@ -705,10 +717,8 @@ static void redraw(struct view *v)
     else
         draw_help();
     draw_status(v);
-    if (v->pr != PR_NONE) {
-        int x = (int)v->ilen + 10;
-        move(LINES - 1, x < COLS ? x : COLS - 1);
-    }
+    if (v->pr != PR_NONE)
+        move(LINES - 1, v->cursor_x);
     refresh();
     v->dirty = false;
 }
