@@ -1449,3 +1449,17 @@ void cache_explain(const struct cache_verdict *v, struct buf *out)
         }
     }
 }
+
+void cache_flow_tag(const struct flow *f, char *out, size_t outlen)
+{
+    if (outlen == 0)
+        return;
+    out[0] = '\0';
+    if (f->cache[0]) {
+        snprintf(out, outlen, "%s", f->cache);
+    } else if (f->cache_at != 0 && f->status != 0 && !f->connect) {
+        struct cache_verdict v;
+        cache_analyze(f, f->cache_at, &v);
+        snprintf(out, outlen, "%s", v.tag);
+    }
+}

@@ -110,7 +110,12 @@ void cache_json(const struct cache_verdict *v, struct buf *out) LC_NONNULL(1, 2)
  * '\n', for the viewer's Details tab. */
 void cache_explain(const struct cache_verdict *v, struct buf *out) LC_NONNULL(1, 2);
 
-/* Parses an HTTP-date (RFC 9110 5.6.7: IMF-fixdate, RFC 850 or asctime
+/* The flow's tag: flow->cache when set (lucent's own cache: "hit" ...),
+ * else the verdict's as of flow->cache_at (computed now: the worker leaves
+ * it to whoever looks), else "". */
+void cache_flow_tag(const struct flow *f, char *out, size_t outlen) LC_NONNULL(1, 2);
+
+/* Parses an HTTP date (RFC 9110 5.6.7: IMF-fixdate, RFC 850 or asctime
  * format, surrounding whitespace allowed) into seconds since the epoch; -1
  * when malformed. now (seconds since the epoch) places the two-digit years
  * of RFC 850 dates: one more than 50 years ahead of now is read as the

@@ -298,12 +298,10 @@ void conn_finish_flow(struct conn *c)
         return;
     c->flow = NULL;
     f->t_end = flow_now_us();
-    if (f->status != 0 && !f->connect) { /* the cache lab's verdict, for filters and views */
-        struct cache_verdict v;
+    /* the cache lab's verdict is made by whoever shows it (cache_flow_tag,
+     * flowlog): here only the moment it is made for, off the hot path */
+    if (f->status != 0 && !f->connect)
         f->cache_at = flow_wall_us() / 1000000;
-        cache_analyze(f, f->cache_at, &v);
-        snprintf(f->cache, sizeof(f->cache), "%s", v.tag);
-    }
     if (f->cache_status[0]) { /* lucent's own cache: "hit", "miss", "revalidated", "bypass" */
         size_t i = 0;
         for (; f->cache_status[i] && f->cache_status[i] != ' ' && i + 1 < sizeof(f->cache); i++)

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "core/buf.h"
+#include "core/cache.h"
 #include "core/codec.h"
 #include "core/hdrs.h"
 
@@ -701,10 +702,12 @@ static const char *request_host(const struct flow *fl, size_t *len)
 /* Does the flow's cache tag contain word (any case)? */
 static bool cache_has(const struct flow *fl, const char *word)
 {
+    char tag[24];
     size_t wlen = strlen(word);
-    size_t clen = strnlen(fl->cache, sizeof(fl->cache));
+    cache_flow_tag(fl, tag, sizeof(tag)); /* made here when the worker left it */
+    size_t clen = strlen(tag);
     for (size_t i = 0; i + wlen <= clen; i++)
-        if (strncasecmp(fl->cache + i, word, wlen) == 0)
+        if (strncasecmp(tag + i, word, wlen) == 0)
             return true;
     return false;
 }

@@ -60,9 +60,7 @@ static void verdict(const struct flow *f, struct cache_verdict *v)
     memcpy(v->summary, b.p, n);
     v->summary[n] = '\0';
     buf_free(&b);
-    n = strlen(f->cache) < sizeof(v->tag) - 1 ? strlen(f->cache) : sizeof(v->tag) - 1;
-    memcpy(v->tag, f->cache, n);
-    v->tag[n] = '\0';
+    cache_flow_tag(f, v->tag, sizeof(v->tag));
 }
 
 void flowlog_json(const struct flow *f, struct buf *out)

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/cache.h"
 #include "core/codec.h"
 #include "core/json.h"
 #include "core/jsonp.h"
@@ -761,7 +762,9 @@ void har_entry(const struct flow *f, struct buf *out)
     put_bool(out, "_tls", f->tls);
     put_bool(out, "_replay", f->replay);
     put_bool(out, "_localReply", f->local_reply);
-    put_opt(out, "_cache", f->cache);
+    char tag[24];
+    cache_flow_tag(f, tag, sizeof(tag));
+    put_opt(out, "_cache", tag);
     put_opt(out, "_error", f->error);
     put_opt(out, "_client", f->client);
     put_opt(out, "_server", f->server);

@@ -274,7 +274,9 @@ static void draw_row(struct view *v, int y, size_t i, const struct flow *f, bool
             put_str(buf, 8, base);
         }
         move(y, w - right + 29);
-        put_str(f->cache, 7, base | A_DIM);
+        char tag[24];
+        cache_flow_tag(f, tag, sizeof(tag));
+        put_str(tag, 7, base | A_DIM);
     }
     if (f->error && !sel) {
         /* errors stand out: the whole row in the error colour's host part */
@@ -560,7 +562,10 @@ static void build_details(struct view *v)
                    f->req_body_cut ? " (start kept)" : "");
         buf_printf(t, "response body %" PRIu64 " B%s\n", f->resp_size,
                    f->resp_body_cut ? " (start kept)" : "");
-        buf_printf(t, "cache         %s\n", f->cache[0] ? f->cache : "-");
+        char tag[24];
+        cache_flow_tag(f, tag, sizeof(tag));
+        buf_printf(t, "cache         %s%s%s\n", tag[0] ? tag : "-",
+                   f->cache_status[0] ? " \xc2\xb7 lucent's cache: " : "", f->cache_status);
         if (f->error)
             buf_printf(t, "error         %s\n", f->error);
         buf_printf(t, "\nTiming (total %.2f ms):\n", (double)total / 1000.0);
