@@ -282,6 +282,9 @@ static struct lstate *state_load(const char *path, const struct opts *o,
     *(struct lstate **)lua_getextraspace(ls->L) = ls;
     /* the count only advances while Lua runs, i.e. inside call() */
     lua_sethook(ls->L, on_count, LUA_MASKCOUNT, SCRIPT_STEP);
+    /* every hook call makes a few short-lived objects (the flow and its
+     * parts): the generational collector handles those cheaply */
+    lua_gc(ls->L, LUA_GCGEN, 0, 0);
     lua_pushcfunction(ls->L, setup);
     lua_pushlightuserdata(ls->L, (void *)path);
     lua_pushlightuserdata(ls->L, seen);

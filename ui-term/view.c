@@ -909,9 +909,11 @@ static void save_all(struct view *v, const char *path)
 
 static void start_prompt(struct view *v, enum prompt p, const char *initial);
 
-static void set_intercept(struct view *v, const char *expr)
+static void set_intercept(struct view *v, const char *text)
 {
-    char err[300];
+    char err[300], expr_copy[sizeof(v->icpt)];
+    snprintf(expr_copy, sizeof(expr_copy), "%s", text); /* text may be v->icpt itself */
+    const char *expr = expr_copy;
     size_t pos = 0;
     struct filter *f = NULL;
     if (v->a->pauses == NULL) {

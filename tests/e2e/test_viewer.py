@@ -93,7 +93,7 @@ class Viewer:
     """lucent's viewer in a detached tmux session of its own tmux server
     (private socket in a temporary directory; never the user's server)."""
 
-    def __init__(self, args=(), width=160, height=40, read=None, proxy=True, wait=True):
+    def __init__(self, args=(), width=160, height=40, read=None, proxy=True, wait=True, env=()):
         self.dir = H.mktemp("lucent-e2e-viewer-")
         self.sock = os.path.join(self.dir, "tmux.sock")
         self.cwd = os.path.join(self.dir, "cwd")
@@ -110,7 +110,7 @@ class Viewer:
             cmd += ["-r", read]
         cmd += list(args)
         self.cmd = cmd
-        env = ["HOME=" + home, "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "TERM=screen-256color"]
+        env = ["HOME=" + home, "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "TERM=screen-256color"] + list(env)
         for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
             if os.environ.get(k):
                 env.append("%s=%s" % (k, os.environ[k]))
@@ -1068,6 +1068,81 @@ def test_max_flows(ctx):
         v.check_stderr_clean()
     finally:
         v.kill()
+
+
+def test_intercept_edit_resume_kill(ctx):
+    """i holds matching requests (others go on), E edits the held request in
+    $EDITOR (here a sed script), a resumes it with the edit (the origin sees
+    the edited method, path, header and body), x kills the next one, I holds
+    responses too and an edited response reaches the client."""
+    ed = os.path.join(H.mktemp("lucent-e2e-editor-"), "ed.sh")
+    with open(ed, "w") as f:
+        f.write("#!/bin/sh\n"
+                "sed -i -e '1s#^POST \\(.*\\)/held-req#PUT \\1/edited-req#' -e 's/^X-Held: .*/X-Held: edited/' "
+                "-e 's/original body/edited body/' -e 's/^HTTP\\/1.1 200 OK/HTTP\\/1.1 202 Accepted/' "
+                "-e 's/origin-ok/lucent-edited/' \"$1\"\n")
+    os.chmod(ed, 0o755)
+    v = Viewer(env=("EDITOR=" + ed,))
+    try:
+        v.keys("i")
+        v.wait_status(r"intercept \(filter")
+        v.type("~u held")
+        v.keys("Enter")
+        v.wait_status(r"intercepting ~u held")
+        results = {}
+
+        def send(name, *args):
+            results[name] = H.curl(v.proxy, *args, timeout=30)
+
+        t = threading.Thread(target=send, args=("held", "-sS", "-H", "X-Held: yes", "--data-binary",
+                                                "original body", ctx.origin.url("/held-req")))
+        t.start()
+        s = v.wait_for("held by the intercept", msg="the held request is listed")
+        contains(s, "/held-req")
+        # other traffic is not held
+        r = H.curl(v.proxy, "-sS", ctx.origin.url("/free-flow"))
+        eq(r.rc, 0, r.err)
+        check("origin-ok /free-flow" in r.text, r.text)
+        check(not _origin_reqs(ctx, "/held-req") and not _origin_reqs(ctx, "/edited-req"),
+              "the held request reached the origin before it was resumed")
+        v.keys("E")
+        v.wait_status(r"edited: a resumes it", msg="edit done")
+        v.keys("a")
+        t.join(30)
+        check(not t.is_alive(), "the held request never finished")
+        eq(results["held"].rc, 0, results["held"].err)
+        got = _origin_reqs(ctx, "/edited-req")
+        eq(len(got), 1, "the origin did not see the edited request")
+        eq(got[0].method, "PUT")
+        eq(got[0].get("X-Held"), "edited")
+        eq(got[0].body, b"edited body")
+        # x kills the next held request
+        t = threading.Thread(target=send, args=("killed", "-sS", ctx.origin.url("/held-kill")))
+        t.start()
+        v.wait_for("/held-kill", msg="second held request")
+        v.keys("x")
+        t.join(30)
+        check(results["killed"].rc != 0, "a killed request must not get a response: %r" % results["killed"].text)
+        check(not _origin_reqs(ctx, "/held-kill"), "the killed request reached the origin")
+        # I: responses are held too; an edited response reaches the client
+        v.keys("I")
+        v.wait_status(r"intercepting ~u held \(requests and responses\)")
+        t = threading.Thread(target=send, args=("resp", "-sS", "-i", ctx.origin.url("/held-resp")))
+        t.start()
+        v.wait_for(re.compile(r"request\s+GET\s+\S*/held-resp"), msg="held at the request")
+        v.keys("a")
+        v.wait_for(re.compile(r"response\s+GET\s+\S*/held-resp"), msg="held at the response")
+        v.keys("E")
+        v.wait_status(r"edited: a resumes it")
+        v.keys("a")
+        t.join(30)
+        out = results["resp"].text
+        check(out.startswith("HTTP/1.1 202 Accepted"), "edited status line: %r" % out[:80])
+        check("lucent-edited /held-resp" in out, "edited body: %r" % out)
+        v.check_stderr_clean()
+    finally:
+        v.kill()
+
 
 
 def test_quit_asks_then_exits_0(ctx):
