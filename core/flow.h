@@ -62,6 +62,7 @@ struct flow {
      * 0 when the phase was not reached */
     int64_t wall_start;
     int64_t t_start, t_connected, t_resp_start, t_end;
+    int64_t t_tls; /* the upstream TLS handshake of this exchange ended, or 0 */
 
     char *error; /* owned; NULL, or why the exchange failed */
     atomic_uint refs;

@@ -106,6 +106,8 @@ static void up_tls_done(struct conn *c, bool ok)
     }
     if (c->ubev)
         bufferevent_set_timeouts(c->ubev, NULL, NULL);
+    if (c->flow)
+        c->flow->t_tls = flow_now_us();
     if (c->state == CONN_HANDSHAKE) {
         client_tls_start(c, names, nnames);
     } else if (c->up_tls_error) {

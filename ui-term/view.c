@@ -570,7 +570,9 @@ static void build_details(struct view *v)
             buf_printf(t, "error         %s\n", f->error);
         buf_printf(t, "\nTiming (total %.2f ms):\n", (double)total / 1000.0);
         bar(t, "connect", f->t_start, f->t_connected, total);
-        bar(t, "waiting", f->t_connected, f->t_resp_start, total);
+        bar(t, "TLS", f->t_connected, f->t_tls, total);
+        bar(t, "waiting", f->t_tls > f->t_connected ? f->t_tls : f->t_connected, f->t_resp_start,
+            total);
         bar(t, "receiving", f->t_resp_start, f->t_end, total);
         if (f->cache_at != 0) {
             struct cache_verdict cv;
