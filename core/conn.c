@@ -1069,9 +1069,22 @@ static void after_requestheaders_hook(struct conn *c)
     request_hook(c);
 }
 
+/* --no-caching: nothing may be cached or revalidated, whoever answered. */
+static void no_caching(struct conn *c)
+{
+    static const char *const gone[] = {"ETag", "Last-Modified", "Expires", "Pragma", "Age"};
+    struct hdrs *h = &c->flow->resp_headers;
+    if (!c->w->opts->no_caching)
+        return;
+    for (size_t i = 0; i < LC_ARRAY_LEN(gone); i++)
+        hdrs_remove(h, gone[i], strlen(gone[i]));
+    hdrs_set(h, "Cache-Control", "no-store", 8);
+}
+
 /* flow:respond(): lucent answers; the reply still passes the response hooks. */
 static void local_reply(struct conn *c)
 {
+    no_caching(c);
     struct flow *f = c->flow;
     int64_t now = flow_now_us();
 
@@ -1306,11 +1319,23 @@ static bool cache_request(struct conn *c)
         snprintf(f->cache_status, sizeof(f->cache_status), "BYPASS (method %s)", f->method);
         return false;
     }
+    if (hdrs_get(&f->req_headers, "Range", &len) != NULL) { /* partial: not what is stored */
+        snprintf(f->cache_status, sizeof(f->cache_status), "BYPASS (Range)");
+        return false;
+    }
     enum scache_result r =
         scache_lookup(sc, f->url, &f->req_headers, flow_wall_us() / 1000000, &e, &age);
     if (r == SCACHE_FRESH) {
         serve_entry(c, e, age);
         scache_unref(sc, e);
+        return true;
+    }
+    if (hdrs_has_token(&f->req_headers, "Cache-Control", "only-if-cached")) {
+        if (e)
+            scache_unref(sc, e);
+        snprintf(f->cache_status, sizeof(f->cache_status), "BYPASS (only-if-cached, not fresh)");
+        conn_reply_error(c, 504, "only-if-cached: lucent's cache holds no fresh response for %s",
+                         f->url);
         return true;
     }
     c->sc_tee = true;
@@ -1569,12 +1594,7 @@ static void response_head(struct conn *c)
         cache_revalidated(c);
         return;
     }
-    if (c->w->opts->no_caching) { /* nothing may be cached or revalidated */
-        static const char *const gone[] = {"ETag", "Last-Modified", "Expires", "Pragma", "Age"};
-        for (size_t i = 0; i < LC_ARRAY_LEN(gone); i++)
-            hdrs_remove(&f->resp_headers, gone[i], strlen(gone[i]));
-        hdrs_set(&f->resp_headers, "Cache-Control", "no-store", 8);
-    }
+    no_caching(c);
     c->resp_body = http1_response_body(rx, c->head_request);
     c->resp_left = c->resp_body == HTTP1_BODY_LENGTH ? rx->content_length : 0;
     c->up_keep = rx->keep_alive && c->resp_body != HTTP1_BODY_EOF;

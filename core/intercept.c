@@ -58,9 +58,10 @@ static void passthrough(struct conn *c, const char *why)
 
 /* Pulls the OpenSSL errors of a bufferevent (and the thread's queue) into
  * one short reason. */
-static void ssl_reason(struct bufferevent *bev, char *out, size_t outlen)
+static bool ssl_reason(struct bufferevent *bev, char *out, size_t outlen)
 {
     unsigned long e, last = 0;
+    bool alert = false; /* the peer sent a TLS alert (it refused something) */
     /* libevent keeps SSL_get_error()'s code among them: take a real one */
     while ((e = bufferevent_get_openssl_error(bev)) != 0)
         if (last == 0 && ERR_GET_LIB(e) != 0)
@@ -70,6 +71,8 @@ static void ssl_reason(struct bufferevent *bev, char *out, size_t outlen)
             last = e;
     if (last != 0) {
         const char *r = ERR_reason_error_string(last);
+        /* alerts received arrive as SSL reasons from SSL_AD_REASON_OFFSET on */
+        alert = ERR_GET_LIB(last) == ERR_LIB_SSL && ERR_GET_REASON(last) >= SSL_AD_REASON_OFFSET;
         if (r == NULL) { /* libevent hands back raw codes: the text is in the string form */
             char buf[256];
             ERR_error_string_n(last, buf, sizeof(buf));
@@ -82,6 +85,7 @@ static void ssl_reason(struct bufferevent *bev, char *out, size_t outlen)
         int se = EVUTIL_SOCKET_ERROR();
         snprintf(out, outlen, "%s", se ? evutil_socket_error_to_string(se) : "connection closed");
     }
+    return alert || strstr(out, "alert") != NULL;
 }
 
 /* ---- upstream TLS ------------------------------------------------------- */
@@ -218,11 +222,24 @@ static void on_client_tls_event(struct bufferevent *bev, short what, void *arg)
         conn_serve_requests(c);
     } else {
         char why[300];
+        bool refused = false;
         if (what & BEV_EVENT_TIMEOUT)
             snprintf(why, sizeof(why), "no answer to lucent's certificate");
         else
-            ssl_reason(bev, why, sizeof(why));
+            refused = ssl_reason(bev, why, sizeof(why));
         const char *name = c->sni[0] ? c->sni : c->tunnel.host;
+        if (!refused) {
+            /* a client that just went away (browsers drop spare
+             * connections mid-handshake) refused nothing: no pass-through */
+            if (c->flow)
+                flow_fail(c->flow, "the TLS handshake with the client did not finish (%s)", why);
+            LC_INFO("c%" PRIu64 ": TLS handshake with the client for %s ended: %s", c->id, name,
+                    why);
+            conn_finish_flow(c);
+            conn_close(c);
+            conn_release(c);
+            return;
+        }
         if (c->flow) {
             flow_fail(c->flow,
                       "tls-client-rejected: the client refused lucent's certificate for %s (%s). "

@@ -29,6 +29,7 @@
 struct seen {
     uint64_t hash;
     char *url, *etag, *last_modified; /* owned */
+    char *cache_control, *expires, *vary; /* owned: fields a 304 repeats (RFC 9110 15.4.5) */
 };
 
 struct lcache_memory {
@@ -53,6 +54,9 @@ static void seen_clear(struct seen *e)
     free(e->url);
     free(e->etag);
     free(e->last_modified);
+    free(e->cache_control);
+    free(e->expires);
+    free(e->vary);
     memset(e, 0, sizeof(*e));
 }
 
@@ -92,6 +96,9 @@ void lcache_note(struct lcache_memory *m, const struct flow *f)
     e->url = strdup(f->url);
     e->etag = dup_hdr(&f->resp_headers, "ETag");
     e->last_modified = dup_hdr(&f->resp_headers, "Last-Modified");
+    e->cache_control = dup_hdr(&f->resp_headers, "Cache-Control");
+    e->expires = dup_hdr(&f->resp_headers, "Expires");
+    e->vary = dup_hdr(&f->resp_headers, "Vary");
 }
 
 /* ---- Lua ------------------------------------------------------------------ */
@@ -174,7 +181,7 @@ static int l_analyze(lua_State *L)
     return 1;
 }
 
-/* lucent.cache._seen(url) -> etag, last_modified (or nils) */
+/* lucent.cache._seen(url) -> etag, last_modified, cache_control, expires, vary (or nils) */
 static int l_seen(lua_State *L)
 {
     struct lcache_memory *m = lua_touserdata(L, lua_upvalueindex(1));
@@ -185,7 +192,10 @@ static int l_seen(lua_State *L)
         return 0;
     lua_pushstring(L, e->etag); /* NULL pushes nil */
     lua_pushstring(L, e->last_modified);
-    return 2;
+    lua_pushstring(L, e->cache_control);
+    lua_pushstring(L, e->expires);
+    lua_pushstring(L, e->vary);
+    return 5;
 }
 
 /* lucent.cache._date(s) -> seconds since the epoch, or nil */
@@ -238,7 +248,7 @@ static const char helpers[] =
     "function cache.answer_304(flow)\n"
     "  local q = flow.request\n"
     "  if q.method ~= 'GET' and q.method ~= 'HEAD' then return false end\n"
-    "  local etag, lm = cache._seen(q.url)\n"
+    "  local etag, lm, cc, expires, vary = cache._seen(q.url)\n"
     "  if etag == nil and lm == nil then return false end\n"
     "  local inm, ims = q.headers['If-None-Match'], q.headers['If-Modified-Since']\n"
     "  local match = false\n"
@@ -252,9 +262,12 @@ static const char helpers[] =
     "    match = a ~= nil and b ~= nil and a >= b\n"
     "  end\n"
     "  if not match then return false end\n"
-    "  local h = {}\n"
+    "  local h = {Date = os.date('!%a, %d %b %Y %H:%M:%S GMT')}\n"
     "  if etag then h['ETag'] = etag end\n"
     "  if lm then h['Last-Modified'] = lm end\n"
+    "  if cc then h['Cache-Control'] = cc end\n"
+    "  if expires then h['Expires'] = expires end\n"
+    "  if vary then h['Vary'] = vary end\n"
     "  flow:respond(304, h)\n"
     "  return true\n"
     "end\n";

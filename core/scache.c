@@ -258,7 +258,9 @@ static void set_freshness(struct scache_entry *e, const struct cache_verdict *v,
     e->response_time = now;
     e->initial_age = v->age_initial > 0 ? v->age_initial : 0;
     e->lifetime = v->lifetime_shared;
-    e->must_revalidate = v->no_cache || v->must_revalidate || v->proxy_revalidate;
+    /* no-cache: every use is revalidated; must-revalidate and
+     * proxy-revalidate only bind once stale, and stale entries always are */
+    e->must_revalidate = v->no_cache;
 }
 
 static size_t entry_bytes(const struct scache_entry *e)
@@ -271,8 +273,13 @@ int scache_store(struct scache *c, const struct flow *f, const void *body, size_
                  char *why, size_t whylen)
 {
     struct cache_verdict v;
+    size_t rl;
     if (strcmp(f->method, "GET") != 0 || f->url == NULL) {
         snprintf(why, whylen, "method %s", f->method);
+        return -1;
+    }
+    if (f->status == 206 || hdrs_get(&f->req_headers, "Range", &rl) != NULL) {
+        snprintf(why, whylen, "partial content"); /* lucent stores whole responses only */
         return -1;
     }
     cache_analyze(f, now, &v);

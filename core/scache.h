@@ -31,7 +31,7 @@ struct scache_entry {
     int64_t response_time; /* s since the epoch, when it (last) arrived */
     int64_t initial_age;   /* corrected initial age at that time, s */
     int64_t lifetime;      /* freshness lifetime for a shared cache, s */
-    bool must_revalidate;  /* no-cache / must-revalidate / proxy-revalidate */
+    bool must_revalidate;  /* no-cache: revalidated on every use, even when fresh */
     /* private */
     size_t bytes;
     unsigned refs;
