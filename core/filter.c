@@ -289,9 +289,35 @@ static int read_arg(struct parser *p, char **out, size_t *at)
 }
 
 /* Compiles regex arg (offset at) into n for operator `name`. */
+/* glibc's regcomp copies a subexpression for each repetition operator
+ * stacked on it ("a++++..."): memory doubles per operator. Such patterns
+ * mean nothing more than one operator does, so they are refused. */
+static bool stacked_repetition(const char *re)
+{
+    int run = 0;
+    for (const char *c = re; *c; c++) {
+        if (*c == '\\' && c[1]) {
+            c++;
+            run = 0;
+            continue;
+        }
+        if (*c == '+' || *c == '*' || *c == '?' || *c == '}') {
+            if (++run > 2)
+                return true;
+        } else if (*c != '{' && !(*c >= '0' && *c <= '9') && *c != ',') {
+            run = 0;
+        }
+    }
+    return false;
+}
+
 static int compile_re(struct parser *p, struct node *n, const char *name, const char *arg,
                       size_t at)
 {
+    if (stacked_repetition(arg) || strlen(arg) > 4096) {
+        fail(p, at, "~%s: regex with stacked repetitions (like a+++) or too long", name);
+        return -1;
+    }
     int rc = regcomp(&n->re, arg, FILTER_RE_FLAGS);
     if (rc != 0) {
         char why[128];
