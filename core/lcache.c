@@ -12,10 +12,14 @@
  *
  * The header edits are plain Lua over the flow API (so a failing hook
  * undoes them like any other edit); the verdict and the memory of validators
- * are C. The memory is per worker (like everything a script holds), a
- * fixed table of recent URLs. */
+ * are C. The memory is one fixed table of recent URLs for the whole process
+ * (a conditional request may reach another worker than its 200 did), behind
+ * a mutex. */
 #include "core/lcache.h"
 
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,6 +40,11 @@ struct lcache_memory {
     struct seen v[SEEN_SLOTS];
 };
 
+/* the one memory, shared by every worker's scripts */
+static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct lcache_memory *seen_all;
+static unsigned seen_users;
+
 static uint64_t hash_str(const char *s)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
@@ -46,7 +55,14 @@ static uint64_t hash_str(const char *s)
 
 struct lcache_memory *lcache_memory_new(void)
 {
-    return calloc(1, sizeof(struct lcache_memory));
+    pthread_mutex_lock(&seen_lock);
+    if (seen_all == NULL)
+        seen_all = calloc(1, sizeof(struct lcache_memory));
+    if (seen_all != NULL)
+        seen_users++;
+    struct lcache_memory *m = seen_all;
+    pthread_mutex_unlock(&seen_lock);
+    return m;
 }
 
 static void seen_clear(struct seen *e)
@@ -64,9 +80,14 @@ void lcache_memory_free(struct lcache_memory *m)
 {
     if (m == NULL)
         return;
-    for (size_t i = 0; i < SEEN_SLOTS; i++)
-        seen_clear(&m->v[i]);
-    free(m);
+    pthread_mutex_lock(&seen_lock);
+    if (--seen_users == 0) {
+        for (size_t i = 0; i < SEEN_SLOTS; i++)
+            seen_clear(&m->v[i]);
+        free(m);
+        seen_all = NULL;
+    }
+    pthread_mutex_unlock(&seen_lock);
 }
 
 static char *dup_hdr(const struct hdrs *h, const char *name)
@@ -90,6 +111,7 @@ void lcache_note(struct lcache_memory *m, const struct flow *f)
         hdrs_get(&f->resp_headers, "Last-Modified", &len) == NULL)
         return;
     uint64_t h = hash_str(f->url);
+    pthread_mutex_lock(&seen_lock);
     struct seen *e = &m->v[h % SEEN_SLOTS];
     seen_clear(e); /* the newest response for a slot wins */
     e->hash = h;
@@ -99,6 +121,7 @@ void lcache_note(struct lcache_memory *m, const struct flow *f)
     e->cache_control = dup_hdr(&f->resp_headers, "Cache-Control");
     e->expires = dup_hdr(&f->resp_headers, "Expires");
     e->vary = dup_hdr(&f->resp_headers, "Vary");
+    pthread_mutex_unlock(&seen_lock);
 }
 
 /* ---- Lua ------------------------------------------------------------------ */
@@ -187,14 +210,27 @@ static int l_seen(lua_State *L)
     struct lcache_memory *m = lua_touserdata(L, lua_upvalueindex(1));
     const char *url = luaL_checkstring(L, 1);
     uint64_t h = hash_str(url);
+    char v[5][512]; /* copied under the lock, to the stack: pushing may raise */
+    bool have[5] = {false, false, false, false, false};
+    bool found = false;
+    pthread_mutex_lock(&seen_lock);
     struct seen *e = m ? &m->v[h % SEEN_SLOTS] : NULL;
-    if (e == NULL || e->url == NULL || e->hash != h || strcmp(e->url, url) != 0)
+    if (e != NULL && e->url != NULL && e->hash == h && strcmp(e->url, url) == 0) {
+        found = true;
+        const char *src[5] = {e->etag, e->last_modified, e->cache_control, e->expires, e->vary};
+        for (int i = 0; i < 5; i++)
+            if ((have[i] = src[i] != NULL))
+                snprintf(v[i], sizeof(v[i]), "%s", src[i]);
+    }
+    pthread_mutex_unlock(&seen_lock);
+    if (!found)
         return 0;
-    lua_pushstring(L, e->etag); /* NULL pushes nil */
-    lua_pushstring(L, e->last_modified);
-    lua_pushstring(L, e->cache_control);
-    lua_pushstring(L, e->expires);
-    lua_pushstring(L, e->vary);
+    for (int i = 0; i < 5; i++) {
+        if (have[i])
+            lua_pushstring(L, v[i]);
+        else
+            lua_pushnil(L);
+    }
     return 5;
 }
 
