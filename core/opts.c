@@ -43,6 +43,8 @@ const char opts_usage[] =
     "                           (extended regex, case-insensitive; repeatable)\n"
     "  --no-auto-ignore         keep intercepting hosts whose clients refused lucent's\n"
     "                           certificate (by default they pass through afterwards)\n"
+    "  --keylog FILE            append the TLS secrets of both sides to FILE (the\n"
+    "                           SSLKEYLOGFILE format Wireshark and tshark read)\n"
     "\n"
     "Scripting (Lua 5.4; see the README):\n"
     "  -s, --script FILE        run the hooks FILE defines on every flow (repeatable;\n"
@@ -100,6 +102,7 @@ enum {
     OPT_NO_CACHING,
     OPT_CACHE,
     OPT_CACHE_SIZE,
+    OPT_KEYLOG,
 };
 
 static const struct option longopts[] = {
@@ -134,6 +137,7 @@ static const struct option longopts[] = {
     {"no-caching", no_argument, NULL, OPT_NO_CACHING},
     {"cache", no_argument, NULL, OPT_CACHE},
     {"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
+    {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"read", required_argument, NULL, 'r'},
     {NULL, 0, NULL, 0},
 };
@@ -367,6 +371,13 @@ enum opts_rc opts_parse(struct opts *o, int argc, char **argv, char *err, size_t
             break;
         case OPT_CACHE:
             o->cache = true;
+            break;
+        case OPT_KEYLOG:
+            if (optarg[0] == '\0') {
+                snprintf(err, errlen, "--keylog: empty file name");
+                return OPTS_ERROR;
+            }
+            o->keylog = optarg;
             break;
         case OPT_CACHE_SIZE:
             if (parse_uint(optarg, 64 * 1024, 64ull * 1024 * 1024 * 1024, true, &u) < 0) {

@@ -32,6 +32,7 @@ struct opts {
     const char *ignore_hosts[OPTS_MAX_IGNORE]; /* POSIX extended regexes on host:port */
     unsigned nignore;
     bool auto_ignore; /* pass through hosts whose clients refused our cert */
+    const char *keylog; /* --keylog FILE: TLS secrets of both sides (SSLKEYLOGFILE format), or NULL */
     /* Lua scripts */
     const char *scripts[OPTS_MAX_SCRIPTS]; /* borrowed from argv, in order */
     unsigned nscripts;

@@ -6,6 +6,9 @@
 #include "core/tls.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
@@ -209,6 +212,40 @@ static int on_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *ou
     return SSL_TLSEXT_ERR_NOACK; /* no ALPN: HTTP/1.1 by default */
 }
 
+/* --keylog: one file for the process; OpenSSL calls back from any worker */
+static pthread_mutex_t keylog_mu = PTHREAD_MUTEX_INITIALIZER;
+static FILE *keylog_fp;
+
+static void on_keylog(const SSL *ssl, const char *line)
+{
+    (void)ssl;
+    pthread_mutex_lock(&keylog_mu);
+    if (keylog_fp != NULL) {
+        fputs(line, keylog_fp);
+        fputc('\n', keylog_fp);
+        fflush(keylog_fp); /* a capture tool may read it while lucent runs */
+    }
+    pthread_mutex_unlock(&keylog_mu);
+}
+
+static int open_keylog(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600); /* secrets */
+    FILE *fp = fd >= 0 ? fdopen(fd, "a") : NULL;
+    if (fp == NULL) {
+        snprintf(err, errlen, "--keylog: cannot open %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    pthread_mutex_lock(&keylog_mu);
+    if (keylog_fp)
+        fclose(keylog_fp);
+    keylog_fp = fp;
+    pthread_mutex_unlock(&keylog_mu);
+    return 0;
+}
+
 struct tls *tls_new(const struct opts *o, char *err, size_t errlen)
 {
     struct tls *t = calloc(1, sizeof(*t));
@@ -265,6 +302,12 @@ struct tls *tls_new(const struct opts *o, char *err, size_t errlen)
         goto fail;
     }
     SSL_CTX_set_options(t->server, SSL_OP_CIPHER_SERVER_PREFERENCE);
+    if (o->keylog) {
+        if (open_keylog(o->keylog, err, errlen) < 0)
+            goto fail;
+        SSL_CTX_set_keylog_callback(t->server, on_keylog);
+        SSL_CTX_set_keylog_callback(t->client, on_keylog);
+    }
     /* (no read_ahead: libevent 2.1 does not drain what OpenSSL buffered, and
      * responses were cut short) */
     SSL_CTX_set_alpn_select_cb(t->server, on_alpn_select, NULL);
@@ -316,6 +359,12 @@ void tls_free(struct tls *t)
     }
     pthread_mutex_destroy(&t->mu);
     free(t);
+    pthread_mutex_lock(&keylog_mu);
+    if (keylog_fp) {
+        fclose(keylog_fp);
+        keylog_fp = NULL;
+    }
+    pthread_mutex_unlock(&keylog_mu);
 }
 
 const struct ca *tls_ca(const struct tls *t)

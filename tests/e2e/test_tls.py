@@ -218,6 +218,38 @@ def test_curl_https_big_file(ctx):
     eq(f["response_size"], len(ctx.nginx.files["big.bin"]))
 
 
+def test_keylog_both_sides(ctx):
+    """--keylog: the secrets of the client's connection (the same client
+    random curl logs itself) and of lucent's own upstream connection, in a
+    0600 file."""
+    kl = os.path.join(ctx.tmp, "keys.log")
+    curl_kl = os.path.join(ctx.tmp, "curl-keys.log")
+    lu = H.Lucent(["--upstream-ca", ctx.pki.ca_cert, "--keylog", kl])
+    try:
+        os.environ["SSLKEYLOGFILE"] = curl_kl
+        try:
+            r = H.curl(lu, "--cacert", lu.ca_cert, "-o", "/dev/null", ctx.nginx.https_url("/1k.bin?kl=1"))
+        finally:
+            del os.environ["SSLKEYLOGFILE"]
+        eq(r.rc, 0, r.err[-2000:])
+        check(H.wait_until(lambda: os.path.exists(kl) and os.path.getsize(kl) > 0, 5), "no keylog written")
+        eq(os.stat(kl).st_mode & 0o777, 0o600, "keylog file mode")
+        def randoms(path):
+            with open(path) as f:
+                return {l.split()[1] for l in f if l.strip() and not l.startswith("#")}
+        mine, curls = randoms(kl), randoms(curl_kl)
+        check(curls, "curl logged no secrets")
+        check(curls <= mine, "lucent's keylog lacks the client connection: %r vs %r" % (curls, mine))
+        check(len(mine - curls) >= 1, "lucent's keylog lacks its upstream connection: %r" % mine)
+        with open(kl) as f:
+            text = f.read()
+        check(re.search(r"^(CLIENT_HANDSHAKE_TRAFFIC_SECRET|CLIENT_RANDOM) [0-9a-f]{64} [0-9a-f]+$", text, re.M),
+              "not the SSLKEYLOGFILE format:\n" + text[:500])
+    finally:
+        lu.stop()
+
+
+
 def test_keepalive_one_handshake(ctx):
     u1, u2 = ctx.nginx.https_url("/1k.bin?ka=1"), ctx.nginx.https_url("/64k.bin?ka=2")
     r = H.curl(ctx.lucent, "-v", "--cacert", ctx.lucent.ca_cert, "-o", "-", u1, "-o", "-", u2)
