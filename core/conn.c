@@ -118,6 +118,8 @@ static void conn_free(struct conn *c)
     hdrs_free(&c->scratch);
     buf_free(&c->out_head);
     free(c->server_cert);
+    free(c->origin_cert);
+    free(c->minted_cert);
     free(c->up_tls_error);
     LC_DEBUG("c%" PRIu64 ": closed", c->id);
     free(c);
@@ -308,6 +310,8 @@ void conn_finish_flow(struct conn *c)
             f->cache[i] = (char)(f->cache_status[i] | 0x20);
         f->cache[i] = '\0';
     }
+    if (f->tls && f->wire == NULL)
+        intercept_wire(c, f);
     struct scripts *s = c->w->scripts;
     if (s != NULL) {
         if (c->hc.flow != f)

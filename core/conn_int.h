@@ -14,6 +14,7 @@
 #include "core/conn.h"
 #include "core/flow.h"
 #include "core/hdrs.h"
+#include "core/hello.h"
 #include "core/hook.h"
 #include "core/http1.h"
 #include "core/url.h"
@@ -108,6 +109,18 @@ struct conn {
     char tls_client[96]; /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
     char tls_server[96];
     char *server_cert;  /* owned: upstream certificate summary */
+    /* the classroom's wire view of an intercepted tunnel */
+    struct hello hello;     /* the ClientHello as it crossed in clear */
+    char connect_line[300]; /* "CONNECT host:port HTTP/1.1" */
+    char *origin_cert;      /* owned: the origin's certificate, in detail */
+    char *minted_cert;      /* owned: the one lucent showed the client */
+    struct wire_ev {
+        int64_t t;  /* monotonic µs */
+        uint32_t n; /* ciphertext bytes */
+        bool up;    /* client to lucent */
+    } wire[64];     /* ring: the latest chunks of ciphertext */
+    unsigned nwire; /* chunks seen (wire[nwire % 64] is the next) */
+    unsigned wire_mark; /* the first chunk of the current exchange */
     char *up_tls_error; /* owned: why upstream TLS is unusable, or NULL */
 
     int64_t drain_deadline; /* CONN_DRAINING gives up then */
@@ -147,6 +160,9 @@ void tunnel_start(struct conn *c); /* both bevs set; the flow stays open */
 void intercept_peek(struct conn *c); /* CONNECT answered: look at the client's first bytes */
 void intercept_upstream_tls(struct conn *c); /* TCP up, tunnel_tls: TLS, then conn_send_request */
 void intercept_timeout(struct conn *c);      /* the conn timer fired in CONN_PEEK/CONN_HANDSHAKE */
+/* The classroom's view of a finished flow of an intercepted tunnel: what
+ * crossed the wire in clear, and the two certificates (f->wire, f->certs). */
+void intercept_wire(struct conn *c, struct flow *f);
 bool conn_is_tls(struct bufferevent *bev);
 
 #endif

@@ -98,6 +98,8 @@ void flow_unref(struct flow *f)
     buf_free(&f->resp_body);
     free(f->error);
     free(f->server_cert);
+    free(f->wire);
+    free(f->certs);
     free(f);
 }
 

@@ -64,6 +64,13 @@ struct flow {
     int64_t t_start, t_connected, t_resp_start, t_end;
     int64_t t_tls; /* the upstream TLS handshake of this exchange ended, or 0 */
 
+    /* the classroom: what crossed the wire before lucent decrypted anything
+     * (intercepted TLS: CONNECT line, ClientHello, versions, certificate in
+     * clear, ciphertext sizes and timing), and the origin's certificate
+     * beside the one lucent minted; owned text, or NULL */
+    char *wire;
+    char *certs;
+
     char *error; /* owned; NULL, or why the exchange failed */
     atomic_uint refs;
 };

@@ -162,6 +162,12 @@ static enum hello_rc parse_alpn(const unsigned char *b, size_t len, struct hello
     return HELLO_OK;
 }
 
+/* A GREASE value (RFC 8701): 0x?A?A with both bytes equal. */
+static bool is_grease(size_t v)
+{
+    return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff);
+}
+
 /* supported_versions, ClientHello form (RFC 8446 4.2.1): versions<2..254>. */
 static enum hello_rc parse_supported_versions(const unsigned char *b, size_t len, struct hello *h)
 {
@@ -176,6 +182,8 @@ static enum hello_rc parse_supported_versions(const unsigned char *b, size_t len
         LC_TRY(rd_u16(&r, list_end, &v));
         if (v == HELLO_TLS13)
             h->tls13 = true;
+        if (!is_grease(v) && h->nversions < HELLO_MAX_LIST)
+            h->versions[h->nversions++] = (uint16_t)v;
     }
     return HELLO_OK;
 }
@@ -202,6 +210,12 @@ static enum hello_rc parse_body(const unsigned char *b, size_t have, size_t len,
     if (end - r.pos < 2 || (end - r.pos) % 2 != 0)
         return HELLO_BAD;
     LC_TRY(rd_take(&r, end - r.pos, end, &f));
+    h->nciphers = 0;
+    for (size_t i = 0; i + 1 < (size_t)(b + r.pos - f) && h->nciphers < HELLO_MAX_LIST; i += 2) {
+        uint16_t c = (uint16_t)(f[i] << 8 | f[i + 1]);
+        if (!is_grease(c))
+            h->ciphers[h->nciphers++] = c;
+    }
     LC_TRY(rd_vec(&r, 1, len, &end)); /* legacy_compression_methods<1..2^8-1> */
     if (end - r.pos < 1)
         return HELLO_BAD;

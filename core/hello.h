@@ -38,6 +38,13 @@ struct hello {
      * GREASE identifiers (RFC 8701: two equal bytes 0x?A) are skipped. */
     char alpn[256];
     uint16_t version; /* legacy_version of the ClientHello (0x0303 for TLS 1.2/1.3) */
+    /* what an eavesdropper reads in clear: the offered cipher suites and
+     * versions (supported_versions), in order, GREASE values skipped, the
+     * first HELLO_MAX_LIST of each */
+#define HELLO_MAX_LIST 48
+    uint16_t ciphers[HELLO_MAX_LIST];
+    uint16_t versions[HELLO_MAX_LIST];
+    uint8_t nciphers, nversions;
     bool tls13;       /* supported_versions lists 0x0304 */
     size_t length;    /* bytes of the records that carried the ClientHello */
 };

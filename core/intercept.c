@@ -34,6 +34,8 @@
 #include "core/script.h"
 #include "core/tls.h"
 #include "core/worker.h"
+#include "core/buf.h"
+#include "core/flowlog.h"
 
 #define PEER_NAMES_MAX 32
 
@@ -100,6 +102,10 @@ static void up_tls_done(struct conn *c, bool ok)
         char why[400], summary[900];
         tls_describe(ssl, c->tls_server, sizeof(c->tls_server));
         tls_peer_summary(ssl, summary, sizeof(summary));
+        struct buf d = BUF_INIT;
+        tls_cert_details(ssl, true, "    ", &d);
+        free(c->origin_cert);
+        c->origin_cert = d.p; /* owned now */
         free(c->server_cert);
         c->server_cert = strdup(summary);
         if (tls_check_upstream(c->w->tls, ssl, why, sizeof(why)) < 0) {
@@ -216,6 +222,10 @@ static void on_client_tls_event(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED) {
         SSL *ssl = bufferevent_openssl_get_ssl(bev);
         tls_describe(ssl, c->tls_client, sizeof(c->tls_client));
+        struct buf d = BUF_INIT;
+        tls_cert_details(ssl, false, "    ", &d);
+        free(c->minted_cert);
+        c->minted_cert = d.p;
         evtimer_del(c->timer);
         drop_connect_flow(c);
         LC_DEBUG("c%" PRIu64 ": intercepting %s (%s)", c->id, c->tunnel.host, c->tls_client);
@@ -257,6 +267,95 @@ static void on_client_tls_event(struct bufferevent *bev, short what, void *arg)
     conn_release(c);
 }
 
+static void wire_note(struct conn *c, size_t n, bool up)
+{
+    struct wire_ev *e = &c->wire[c->nwire++ % LC_ARRAY_LEN(c->wire)];
+    e->t = flow_now_us();
+    e->n = (uint32_t)n;
+    e->up = up;
+}
+
+static void on_wire_in(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+    if (info->n_added > 0)
+        wire_note(arg, info->n_added, true);
+}
+
+static void on_wire_out(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+    if (info->n_added > 0)
+        wire_note(arg, info->n_added, false);
+}
+
+void intercept_wire(struct conn *c, struct flow *f)
+{
+    struct buf w = BUF_INIT, sz = BUF_INIT;
+    const struct hello *h = &c->hello;
+    SSL *ssl = bufferevent_openssl_get_ssl(c->cbev);
+    char name[80];
+
+    buf_puts(&w, "What anyone on the network path between the client and lucent saw:\n");
+    if (c->connect_line[0])
+        buf_printf(&w, "  %s   (in clear, before TLS)\n", c->connect_line);
+    buf_puts(&w, "  ClientHello, in clear:\n");
+    buf_printf(&w, "    server name (SNI)   %s\n", h->sni[0] ? h->sni : "(none)");
+    buf_printf(&w, "    ALPN offered        %s\n", h->alpn[0] ? h->alpn : "(none)");
+    buf_puts(&w, "    versions offered    ");
+    if (h->nversions == 0)
+        buf_printf(&w, "%s", tls_version_name(h->version));
+    for (unsigned i = 0; i < h->nversions; i++)
+        buf_printf(&w, "%s%s", i ? ", " : "", tls_version_name(h->versions[i]));
+    buf_printf(&w, "\n    cipher suites       %u offered:", h->nciphers);
+    for (unsigned i = 0; i < h->nciphers && ssl; i++) {
+        tls_suite_name(ssl, h->ciphers[i], name, sizeof(name));
+        buf_printf(&w, "%s%s", i % 3 ? ", " : "\n      ", name);
+    }
+    buf_printf(&w, "\n  version and cipher chosen   %s\n", c->tls_client[0] ? c->tls_client : "?");
+    bool tls12 = strncmp(c->tls_client, "TLSv1.2", 7) == 0;
+    buf_printf(&w, "  server certificate          %s\n",
+               tls12 ? "sent in clear (TLS 1.2): lucent's certificate, below"
+                     : "encrypted (TLS 1.3 hides it)");
+    uint64_t up = 0, down = 0;
+    unsigned nup = 0, ndown = 0;
+    unsigned first = c->nwire > LC_ARRAY_LEN(c->wire) ? c->nwire - (unsigned)LC_ARRAY_LEN(c->wire) : 0;
+    if (first < c->wire_mark)
+        first = c->wire_mark; /* since the previous exchange on this connection ended */
+    int64_t t0 = first < c->nwire ? c->wire[first % LC_ARRAY_LEN(c->wire)].t : f->t_start;
+    struct buf times = BUF_INIT;
+    unsigned shown = 0;
+    for (unsigned i = first; i < c->nwire; i++) {
+        const struct wire_ev *e = &c->wire[i % LC_ARRAY_LEN(c->wire)];
+        if (e->up)
+            up += e->n, nup++;
+        else
+            down += e->n, ndown++;
+        if (shown++ < 12)
+            buf_printf(&times, "    +%7.2f ms  %s %u B\n", (double)(e->t - t0) / 1000.0,
+                       e->up ? "client \xe2\x86\x92 lucent" : "lucent \xe2\x86\x92 client", e->n);
+    }
+    buf_puts(&w, "  encrypted bytes of this exchange: ");
+    flowlog_size(up, &sz);
+    buf_printf(&w, "%.*s up in %u chunk(s), ", (int)sz.len, sz.p, nup);
+    buf_reset(&sz);
+    flowlog_size(down, &sz);
+    buf_printf(&w, "%.*s down in %u chunk(s)\n", (int)sz.len, sz.p, ndown);
+    if (times.len)
+        buf_append(&w, times.p, times.len);
+    c->wire_mark = c->nwire;
+    buf_puts(&w, "  Nothing else: method, URL path, headers, cookies and bodies were encrypted.\n");
+    f->wire = w.p;
+
+    struct buf k = BUF_INIT;
+    buf_puts(&k, "The certificate the origin really sent (lucent checked it):\n");
+    buf_puts(&k, c->origin_cert ? c->origin_cert : "    (not seen: no upstream TLS yet)\n");
+    buf_puts(&k, "The certificate lucent minted and showed the client:\n");
+    buf_puts(&k, c->minted_cert ? c->minted_cert : "    (none)\n");
+    buf_puts(&k, "Trusting lucent's CA lets it stand in for every site like this.\n");
+    f->certs = k.p;
+    buf_free(&times);
+    buf_free(&sz);
+}
+
 static void client_tls_start(struct conn *c, char **names, size_t nnames)
 {
     char err[300];
@@ -284,6 +383,9 @@ static void client_tls_start(struct conn *c, char **names, size_t nnames)
     }
     /* the filter stops encrypting while this much ciphertext is unsent */
     bufferevent_setwatermark(c->cbev, EV_WRITE, 0, CONN_HIGH_WATER);
+    /* what an eavesdropper sees of it: sizes and times of the ciphertext */
+    evbuffer_add_cb(bufferevent_get_input(c->cbev), on_wire_in, c);
+    evbuffer_add_cb(bufferevent_get_output(c->cbev), on_wire_out, c);
     c->cbev = tlsbev; /* owns the plain one now */
     bufferevent_openssl_set_allow_dirty_shutdown(tlsbev, 1);
     bufferevent_setcb(tlsbev, NULL, NULL, on_client_tls_event, c);
@@ -328,6 +430,10 @@ static void decide(struct conn *c)
         break;
     }
     snprintf(c->sni, sizeof(c->sni), "%s", h.sni);
+    c->hello = h;
+    if (c->flow)
+        snprintf(c->connect_line, sizeof(c->connect_line), "CONNECT %s HTTP/%d.%d",
+                 c->flow->url ? c->flow->url : "", c->flow->req_major, c->flow->req_minor);
     if (tls_passthrough(c->w->tls, c->tunnel.host, c->tunnel.port, &why) ||
         (h.sni[0] && tls_passthrough(c->w->tls, h.sni, c->tunnel.port, &why))) {
         passthrough(c, why);

@@ -23,6 +23,7 @@
 
 #include "ca/ca.h"
 #include "ca/mint.h"
+#include "core/buf.h"
 #include "core/log.h"
 
 #define REJECTED_MAX 1024
@@ -557,6 +558,82 @@ static void name_line(const X509_NAME *name, char *out, size_t outlen)
     int n = BIO_read(b, out, (int)outlen - 1);
     out[n > 0 ? n : 0] = '\0';
     BIO_free(b);
+}
+
+void tls_cert_details(SSL *ssl, bool peer, const char *indent, struct buf *out)
+{
+    X509 *crt = peer ? SSL_get0_peer_certificate(ssl) : SSL_get_certificate(ssl);
+    char subject[256], issuer[256];
+    if (crt == NULL) {
+        buf_printf(out, "%s(no certificate)\n", indent);
+        return;
+    }
+    name_line(X509_get_subject_name(crt), subject, sizeof(subject));
+    name_line(X509_get_issuer_name(crt), issuer, sizeof(issuer));
+    buf_printf(out, "%ssubject   %s\n%sissuer    %s\n", indent, subject, indent, issuer);
+    GENERAL_NAMES *sans = X509_get_ext_d2i(crt, NID_subject_alt_name, NULL, NULL);
+    buf_printf(out, "%sSANs     ", indent);
+    for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans) && i < 20; i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+        if (g->type == GEN_DNS)
+            buf_printf(out, " DNS:%.*s", ASN1_STRING_length(g->d.dNSName),
+                       (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+        else if (g->type == GEN_IPADD)
+            buf_printf(out, " IP:(%d bytes)", ASN1_STRING_length(g->d.iPAddress));
+    }
+    GENERAL_NAMES_free(sans);
+    buf_putc(out, '\n');
+    EVP_PKEY *key = X509_get0_pubkey(crt);
+    if (key)
+        buf_printf(out, "%skey       %s %d bits\n", indent, EVP_PKEY_get0_type_name(key),
+                   EVP_PKEY_get_bits(key));
+    BIO *b = BIO_new(BIO_s_mem());
+    if (b) {
+        char from[64] = "", to[64] = "";
+        ASN1_TIME_print(b, X509_get0_notBefore(crt));
+        int n = BIO_read(b, from, sizeof(from) - 1);
+        from[n > 0 ? n : 0] = '\0';
+        ASN1_TIME_print(b, X509_get0_notAfter(crt));
+        n = BIO_read(b, to, sizeof(to) - 1);
+        to[n > 0 ? n : 0] = '\0';
+        BIO_free(b);
+        buf_printf(out, "%svalid     %s to %s\n", indent, from, to);
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (X509_digest(crt, EVP_sha256(), md, &mdlen) == 1) {
+        buf_printf(out, "%sSHA-256   ", indent);
+        for (unsigned i = 0; i < mdlen; i++)
+            buf_printf(out, "%02X%s", md[i], i + 1 < mdlen ? ":" : "\n");
+    }
+    ERR_clear_error();
+}
+
+void tls_suite_name(SSL *ssl, uint16_t id, char *out, size_t outlen)
+{
+    unsigned char b[2] = {(unsigned char)(id >> 8), (unsigned char)id};
+    const SSL_CIPHER *c = SSL_CIPHER_find(ssl, b);
+    const char *n = c ? SSL_CIPHER_standard_name(c) : NULL;
+    if (n)
+        snprintf(out, outlen, "%s", n);
+    else
+        snprintf(out, outlen, "0x%04X", id);
+}
+
+const char *tls_version_name(uint16_t v)
+{
+    switch (v) {
+    case 0x0304:
+        return "TLS 1.3";
+    case 0x0303:
+        return "TLS 1.2";
+    case 0x0302:
+        return "TLS 1.1";
+    case 0x0301:
+        return "TLS 1.0";
+    default:
+        return "?";
+    }
 }
 
 void tls_peer_summary(SSL *ssl, char *out, size_t outlen)

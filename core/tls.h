@@ -54,5 +54,15 @@ size_t tls_peer_names(SSL *ssl, char **names, size_t max) LC_NONNULL(1, 2);
 void tls_describe(SSL *ssl, char *out, size_t outlen) LC_NONNULL(1, 2);
 /* Subject, issuer and validity of the peer certificate, one line. */
 void tls_peer_summary(SSL *ssl, char *out, size_t outlen) LC_NONNULL(1, 2);
+/* Appends a certificate for the classroom: subject, issuer, SANs, key type,
+ * validity and SHA-256 fingerprint, one per line, each line indented by
+ * `indent`. `which`: the peer's certificate (upstream) or our own (the leaf
+ * lucent showed the client). */
+struct buf;
+void tls_cert_details(SSL *ssl, bool peer, const char *indent, struct buf *out) LC_NONNULL(1, 3, 4);
+/* The standard name of a TLS cipher suite or version number ("TLS_AES_128_GCM_SHA256",
+ * "TLSv1.3"), or a hex form when unknown. */
+void tls_suite_name(SSL *ssl, uint16_t id, char *out, size_t outlen) LC_NONNULL(1, 3);
+const char *tls_version_name(uint16_t v);
 
 #endif

@@ -43,7 +43,7 @@
 #include "ui-term/render.h"
 
 enum vscreen { SCR_LIST = 0, SCR_DETAIL, SCR_HELP };
-enum tab { TAB_REQUEST = 0, TAB_RESPONSE, TAB_DETAILS, TAB_WIRE, TAB_COUNT };
+enum tab { TAB_REQUEST = 0, TAB_RESPONSE, TAB_DETAILS, TAB_WIRE, TAB_EAVESDROP, TAB_COUNT };
 enum prompt {
     PR_NONE = 0,
     PR_FILTER,
@@ -56,7 +56,8 @@ enum prompt {
 };
 enum colour { C_1XX = 1, C_2XX, C_3XX, C_4XX, C_5XX, C_ERR, C_NAME, C_DIM, C_BAR, C_SEL };
 
-static const char *const tab_names[TAB_COUNT] = {"Request", "Response", "Details", "Wire"};
+static const char *const tab_names[TAB_COUNT] = {"Request", "Response", "Details", "Wire",
+                                                 "Eavesdropper"};
 
 struct view {
     const struct view_args *a;
@@ -583,6 +584,35 @@ static void build_details(struct view *v)
         add_cookies(t, f);
         break;
     }
+    case TAB_EAVESDROP:
+        if (f->tls && f->wire) {
+            buf_puts(t, f->wire);
+            buf_puts(t, "\nWhat lucent sees because you trusted its CA (decrypted):\n");
+            buf_printf(t, "  %s %s\n", f->method, f->url ? f->url : "");
+            for (size_t i = 0; i < f->req_headers.n; i++) {
+                size_t nl, vl;
+                const char *n = hdrs_name(&f->req_headers, i, &nl);
+                const char *val = hdrs_value(&f->req_headers, i, &vl);
+                buf_printf(t, "  %.*s: %.*s\n", (int)nl, n, (int)vl, val);
+            }
+            if (f->status)
+                buf_printf(t, "  \xe2\x86\x92 %d %s, %" PRIu64 " B of body\n", f->status,
+                           f->reason ? f->reason : "", f->resp_size);
+            if (f->certs) {
+                buf_putc(t, '\n');
+                buf_puts(t, f->certs);
+            }
+        } else if (f->tls || f->connect) {
+            buf_puts(t, "A tunnel lucent did not decrypt: on the wire only the CONNECT line, the "
+                        "ClientHello (server name) and the sizes and timing of encrypted bytes.\n");
+        } else {
+            buf_puts(t, "Plain HTTP: everything below crossed the network in clear. Anyone on the "
+                        "path (Wi-Fi, a router, the ISP) could read and change it: the URL, every "
+                        "header (cookies, passwords in Authorization), and the bodies.\n\n");
+            render_raw(f, t);
+            buf_putc(t, '\n');
+        }
+        break;
     case TAB_WIRE:
         if (f->tls)
             buf_puts(t, "(inside TLS: on the wire these bytes were encrypted; this is what lucent "
@@ -1209,6 +1239,7 @@ static void detail_key(struct view *v, int ch)
     case '2':
     case '3':
     case '4':
+    case '5':
         v->tab = (enum tab)(ch - '1');
         break;
     case 'm':
