@@ -540,7 +540,9 @@ def test_details_headers_and_gzip_json(ctx):
     contains(s, "HTTP/1.1 200 OK")
     # Tab and left/right walk the tabs
     v.keys("Tab")
-    v.wait_for(REQ_LINE, msg="Tab from Wire wraps to Request")
+    v.wait_for("crossed the network in clear", msg="Tab from Wire to Eavesdropper")
+    v.keys("Tab")
+    v.wait_for(REQ_LINE, msg="Tab from Eavesdropper wraps to Request")
     v.keys("Left")
     v.wait_for(re.compile(r"(?m)^GET /json-gz\?x=1 HTTP/1\.1"), msg="Left to Wire")
     v.keys("Right")
@@ -906,6 +908,47 @@ def test_replay_https(ctx):
     finally:
         v.kill()
         o.stop()
+
+
+def test_eavesdropper_tab(ctx):
+    """Tab 5: an intercepted HTTPS flow shows what crossed in clear (CONNECT,
+    SNI, the ClientHello's offer) and not the secret header, which appears
+    only under what lucent decrypted; both certificates are compared. A
+    plain-HTTP flow shows its secret header as readable by anyone."""
+    pki = H.TestPKI()
+    cert, key = pki.issue("a.test", ["DNS:a.test"])
+    o = H.Origin(origin_handler, tls=(cert, key))
+    v = Viewer(["--upstream-ca", pki.ca_cert], height=60)
+    try:
+        r = v.curl("-o", "/dev/null", "--cacert", os.path.join(v.confdir, H.CA_CERT_PEM_FILE),
+                   "-H", "X-Secret-Token: hunter2", o.url("/eaves"))
+        eq(r.rc, 0, r.err)
+        v.wait_status(r"\[1/1\]")
+        v.details("5")
+        s = v.wait_for("What anyone on the network path", msg="eavesdropper tab")
+        check(re.search(r"CONNECT a\.test:\d+ HTTP/1\.1", s), "CONNECT line:\n" + s)
+        check(re.search(r"server name \(SNI\)\s+a\.test", s), "SNI:\n" + s)
+        check("cipher suites" in s and "version and cipher chosen" in s, s)
+        wire_part = s.split("What lucent sees")[0]
+        check("hunter2" not in wire_part, "the header must not be listed as seen on the wire:\n" + s)
+        check("X-Secret-Token: hunter2" in s, "decrypted part shows the header:\n" + s)
+        v.keys("G")
+        s = v.wait_for("The certificate lucent minted", msg="certificates")
+        check("lucent" in s.split("The certificate lucent minted")[1], "minted certificate issuer:\n" + s)
+        check(re.search(r"SHA-256\s+([0-9A-F]{2}:){31}[0-9A-F]{2}", s), "fingerprints:\n" + s)
+        v.back()
+        r = v.curl("-o", "/dev/null", "-H", "X-Secret-Token: hunter3", ctx.origin.url("/plain-eaves"))
+        eq(r.rc, 0, r.err)
+        v.wait_status(r"\[2/2\]")
+        v.details("5")
+        s = v.wait_for("crossed the network in clear", msg="plain eavesdropper tab")
+        check("X-Secret-Token: hunter3" in s, s)
+        v.back()
+        v.check_stderr_clean()
+    finally:
+        v.kill()
+        o.stop()
+
 
 
 def test_delete_clear_follow_help(ctx):
