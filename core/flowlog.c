@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/cache.h"
+#include "core/expose.h"
 #include "core/json.h"
 
 static void json_cstr(struct buf *out, const char *s)
@@ -117,6 +118,10 @@ void flowlog_json(const struct flow *f, struct buf *out)
     } else {
         buf_puts(out, "null");
     }
+    buf_puts(out, ",\"exposed\":");
+    struct expose ex;
+    expose_analyze(f, &ex);
+    expose_json(&ex, out);
     buf_puts(out, ",\"error\":");
     json_cstr(out, f->error);
     buf_puts(out, "}\n");

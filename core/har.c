@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/cache.h"
+#include "core/expose.h"
 #include "core/codec.h"
 #include "core/json.h"
 #include "core/jsonp.h"
@@ -765,6 +766,10 @@ void har_entry(const struct flow *f, struct buf *out)
     char tag[24];
     cache_flow_tag(f, tag, sizeof(tag));
     put_opt(out, "_cache", tag);
+    struct expose ex; /* what was readable in clear, and the teaching flags */
+    expose_analyze(f, &ex);
+    buf_puts(out, ",\"_exposed\":");
+    expose_json(&ex, out);
     put_opt(out, "_error", f->error);
     put_opt(out, "_client", f->client);
     put_opt(out, "_server", f->server);

@@ -31,6 +31,7 @@ const char opts_usage[] =
     "  --filter EXPR            log and record only flows matching EXPR (see the viewer's\n"
     "                           help, key ?, for the filter language)\n"
     "  --max-flows N            flows the viewer keeps, oldest dropped (default 50000)\n"
+    "  --lang en|zh             language of the viewer's explanations (default: the locale)\n"
     "  -r, --read FILE          open a HAR file in the viewer (no proxying)\n"
     "  -v, --verbose            more diagnostics on stderr (repeat for debug)\n"
     "  -q, --quiet              only errors on stderr\n"
@@ -103,6 +104,7 @@ enum {
     OPT_CACHE,
     OPT_CACHE_SIZE,
     OPT_KEYLOG,
+    OPT_LANG,
 };
 
 static const struct option longopts[] = {
@@ -138,6 +140,7 @@ static const struct option longopts[] = {
     {"cache", no_argument, NULL, OPT_CACHE},
     {"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
     {"keylog", required_argument, NULL, OPT_KEYLOG},
+    {"lang", required_argument, NULL, OPT_LANG},
     {"read", required_argument, NULL, 'r'},
     {NULL, 0, NULL, 0},
 };
@@ -371,6 +374,13 @@ enum opts_rc opts_parse(struct opts *o, int argc, char **argv, char *err, size_t
             break;
         case OPT_CACHE:
             o->cache = true;
+            break;
+        case OPT_LANG:
+            if (strcmp(optarg, "en") != 0 && strcmp(optarg, "zh") != 0) {
+                snprintf(err, errlen, "--lang: '%s' is not en or zh", optarg);
+                return OPTS_ERROR;
+            }
+            o->lang = optarg;
             break;
         case OPT_KEYLOG:
             if (optarg[0] == '\0') {

@@ -44,6 +44,7 @@ struct opts {
     const char *read_har;    /* -r FILE: open a HAR in the viewer instead of proxying; or NULL */
     const char *filter;      /* --filter EXPR: what the log and flow log record; or NULL */
     unsigned max_flows;      /* flows the viewer keeps */
+    const char *lang;        /* --lang en|zh for the explain pane; NULL = from the locale */
     bool capture;            /* keep bodies in flows (viewer, HAR); set by main, not an option */
     /* cache lab */
     bool anticache;  /* strip conditional request headers: every answer is a full one */

@@ -33,6 +33,8 @@
 
 #include "core/buf.h"
 #include "core/cache.h"
+#include "core/explain.h"
+#include "core/expose.h"
 #include "core/filter.h"
 #include "core/flowlog.h"
 #include "core/har.h"
@@ -43,7 +45,15 @@
 #include "ui-term/render.h"
 
 enum vscreen { SCR_LIST = 0, SCR_DETAIL, SCR_HELP };
-enum tab { TAB_REQUEST = 0, TAB_RESPONSE, TAB_DETAILS, TAB_WIRE, TAB_EAVESDROP, TAB_COUNT };
+enum tab {
+    TAB_REQUEST = 0,
+    TAB_RESPONSE,
+    TAB_DETAILS,
+    TAB_WIRE,
+    TAB_EAVESDROP,
+    TAB_EXPLAIN,
+    TAB_COUNT
+};
 enum prompt {
     PR_NONE = 0,
     PR_FILTER,
@@ -56,8 +66,8 @@ enum prompt {
 };
 enum colour { C_1XX = 1, C_2XX, C_3XX, C_4XX, C_5XX, C_ERR, C_NAME, C_DIM, C_BAR, C_SEL };
 
-static const char *const tab_names[TAB_COUNT] = {"Request", "Response", "Details", "Wire",
-                                                 "Eavesdropper"};
+static const char *const tab_names[TAB_COUNT] = {"Request", "Response", "Details",
+                                                 "Wire",    "Eavesdropper", "Explain"};
 
 struct view {
     const struct view_args *a;
@@ -65,6 +75,9 @@ struct view {
     enum vscreen scr;
     enum tab tab;
     enum render_mode mode;
+    enum explain_lang lang;
+    uint64_t flag_id[64]; /* teaching flags of recently drawn flows, by id % 64 */
+    unsigned flag_val[64];
     struct flow *dflow; /* owned reference: the flow in the detail screen */
     struct buf text;    /* the detail screen's text */
     size_t *line_off;   /* owned: start of each line in text */
@@ -206,6 +219,19 @@ static void split_url(const struct flow *f, const char **host, size_t *hlen, con
     *path = slash ? slash : "/";
 }
 
+/* The teaching flags of a flow (expose.c), remembered for the rows drawn. */
+static unsigned teaching_flags(struct view *v, const struct flow *f)
+{
+    size_t k = f->id % LC_ARRAY_LEN(v->flag_id);
+    if (f->id != 0 && v->flag_id[k] == f->id)
+        return v->flag_val[k];
+    struct expose ex;
+    expose_analyze(f, &ex);
+    v->flag_id[k] = f->id;
+    v->flag_val[k] = ex.flags;
+    return ex.flags;
+}
+
 static void draw_row(struct view *v, int y, size_t i, const struct flow *f, bool sel)
 {
     int w = COLS;
@@ -237,6 +263,8 @@ static void draw_row(struct view *v, int y, size_t i, const struct flow *f, bool
     addch(' ' | base);
     if (f->replay)
         put_str("\xe2\x86\xbb", 1, base); /* ↻ */
+    else if (teaching_flags(v, f) != 0)
+        put_str("!", 1, base | A_BOLD | COLOR_PAIR(C_4XX)); /* a teaching flag: see tab 5 */
     else
         addch(' ' | base);
     int used = 5 + 10 + 8 + 4 + 4;
@@ -505,6 +533,62 @@ static void bar(struct buf *t, const char *label, int64_t from, int64_t to, int6
     buf_putc(t, '\n');
 }
 
+/* Appends text with its lines wrapped to `width` display columns (at a
+ * space when there is one, else anywhere: Chinese has none); a wrapped
+ * line's continuation keeps its indentation. */
+static void wrap_text(const char *p, size_t len, int width, struct buf *out)
+{
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && p[i] != '\n')
+            continue;
+        const char *line = p + start;
+        size_t llen = i - start, indent = 0;
+        while (indent < llen && line[indent] == ' ')
+            indent++;
+        bool first = true;
+        while (llen > 0) {
+            int cols = first ? 0 : (int)indent;
+            size_t k = 0, cut = 0;
+            int cut_cols = 0;
+            while (k < llen) {
+                size_t n = json_utf8_seq((const unsigned char *)line + k, llen - k);
+                wchar_t wc;
+                mbstate_t st;
+                memset(&st, 0, sizeof(st));
+                int w = n && mbrtowc(&wc, line + k, n, &st) == n && wcwidth(wc) > 0 ? wcwidth(wc) : 1;
+                if (n == 0)
+                    n = 1;
+                if (cols + w > width)
+                    break;
+                cols += w;
+                k += n;
+                if (line[k - 1] == ' ')
+                    cut = k, cut_cols = cols;
+            }
+            if (k < llen && cut > indent && line[k] != ' ' && cut_cols * 5 >= width * 3)
+                k = cut; /* break after the last space, unless that wastes the line */
+            if (k == 0)
+                k = 1;
+            if (!first)
+                for (size_t s = 0; s < indent; s++)
+                    buf_putc(out, ' ');
+            buf_append(out, line, k);
+            buf_putc(out, '\n');
+            line += k;
+            llen -= k;
+            while (!first && llen > 0 && line[0] == ' ')
+                line++, llen--;
+            first = false;
+            while (llen > 0 && line[0] == ' ' && k < llen)
+                line++, llen--;
+        }
+        if (i - start == 0 && i < len)
+            buf_putc(out, '\n');
+        start = i + 1;
+    }
+}
+
 static void build_details(struct view *v)
 {
     struct flow *f = v->dflow;
@@ -584,7 +668,23 @@ static void build_details(struct view *v)
         add_cookies(t, f);
         break;
     }
-    case TAB_EAVESDROP:
+    case TAB_EXPLAIN: {
+        struct buf raw = BUF_INIT;
+        explain_flow(f, v->lang, &raw);
+        wrap_text(raw.p ? raw.p : "", raw.len, COLS > 20 ? COLS - 1 : 20, t);
+        buf_free(&raw);
+        break;
+    }
+    case TAB_EAVESDROP: {
+        struct expose ex;
+        expose_analyze(f, &ex);
+        if (ex.n > 0 || ex.flags) {
+            struct buf e = BUF_INIT;
+            expose_text(&ex, &e);
+            wrap_text(e.p ? e.p : "", e.len, COLS > 20 ? COLS - 1 : 20, t);
+            buf_free(&e);
+            buf_putc(t, '\n');
+        }
         if (f->tls && f->wire) {
             buf_puts(t, f->wire);
             buf_puts(t, "\nWhat lucent sees because you trusted its CA (decrypted):\n");
@@ -613,6 +713,7 @@ static void build_details(struct view *v)
             buf_putc(t, '\n');
         }
         break;
+    }
     case TAB_WIRE:
         if (f->tls)
             buf_puts(t, "(inside TLS: on the wire these bytes were encrypted; this is what lucent "
@@ -1240,6 +1341,7 @@ static void detail_key(struct view *v, int ch)
     case '3':
     case '4':
     case '5':
+    case '6':
         v->tab = (enum tab)(ch - '1');
         break;
     case 'm':
@@ -1354,6 +1456,7 @@ int view_run(const struct view_args *a)
     struct view v;
     memset(&v, 0, sizeof(v));
     v.a = a;
+    v.lang = a->o->lang ? explain_lang_from(a->o->lang) : explain_lang_default();
     if (model_init(&v.m, a->o->max_flows) < 0) {
         fprintf(stderr, "lucent: out of memory\n");
         return -1;

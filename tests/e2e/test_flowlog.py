@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
 from harness import check, eq, contains  # noqa: E402
 
-KEYS = {"cache", "local_reply", "id", "client", "server", "method", "url", "http_version", "status", "reason", "tls",
+KEYS = {"cache", "exposed", "local_reply", "id", "client", "server", "method", "url", "http_version", "status", "reason", "tls",
         "sni", "tls_client", "tls_server", "server_cert", "request_headers", "response_headers", "request_trailers", "response_trailers",
         "request_size", "response_size", "timing", "error"}
 TIMING_KEYS = {"start", "connect_ms", "response_start_ms", "total_ms"}

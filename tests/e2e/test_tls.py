@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
 from harness import check, eq, contains  # noqa: E402
 
-FLOW_KEYS = {"cache", "local_reply", "id", "client", "server", "method", "url", "http_version", "status", "reason", "tls",
+FLOW_KEYS = {"cache", "exposed", "local_reply", "id", "client", "server", "method", "url", "http_version", "status", "reason", "tls",
              "sni", "tls_client", "tls_server", "server_cert",
              "request_headers", "response_headers", "request_trailers", "response_trailers",
              "request_size", "response_size", "timing", "error"}

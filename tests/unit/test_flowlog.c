@@ -291,7 +291,10 @@ static void test_json_full(void)
         "\"request_trailers\":[],\"response_trailers\":[[\"Server-Timing\",\"db;dur=53\"]],"
         "\"request_size\":0,\"response_size\":6,\"local_reply\":false,"
         "\"timing\":{\"start\":1700000000.123456,\"connect_ms\":0.412,"
-        "\"response_start_ms\":0.977,\"total_ms\":1.020},\"cache\":null,\"error\":null}\n";
+        "\"response_start_ms\":0.977,\"total_ms\":1.020},\"cache\":null,"
+        "\"exposed\":{\"in_clear\":[{\"kind\":\"url\",\"where\":\"request line\",\"name\":\"\","
+        "\"value\":\"http://a.test:8081/x?y=1\"},{\"kind\":\"body\",\"where\":\"response body\","
+        "\"name\":\"\",\"value\":\"6 bytes\"}],\"seen_by_lucent\":[],\"flags\":[]},\"error\":null}\n";
     CHECK_EQ_STR(out.p, want);
     size_t skip = strlen("previous line\n");
     CHECK(json_line_ok(out.p + skip, out.len - skip));
@@ -321,7 +324,9 @@ static void test_json_sparse(void)
         "\"response_trailers\":[],\"request_size\":12345678901,\"response_size\":0,"
         "\"local_reply\":true,\"timing\":{\"start\":1700000000.000007,\"connect_ms\":null,"
         "\"response_start_ms\":null,\"total_ms\":0.000},"
-        "\"cache\":null,\"error\":\"client closed the connection\"}\n";
+        "\"cache\":null,\"exposed\":{\"in_clear\":[{\"kind\":\"sizes\",\"where\":\"TLS record "
+        "lengths\",\"name\":\"sizes\",\"value\":\"request body 12345678901 bytes, response body 0 "
+        "bytes\"}],\"seen_by_lucent\":[],\"flags\":[]},\"error\":\"client closed the connection\"}\n";
     CHECK_EQ_STR(out.p, want);
     CHECK(json_line_ok(out.p, out.len));
 

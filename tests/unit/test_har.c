@@ -402,7 +402,11 @@ static void test_entry_plain(void)
         "\"timings\":{\"blocked\":-1,\"dns\":-1,\"connect\":2.000,\"send\":0,\"wait\":10.345,"
         "\"receive\":2.655,\"ssl\":-1},\"serverIPAddress\":\"93.184.216.34\","
         "\"connection\":\"53122\",\"_flowId\":42,\"_tls\":false,\"_replay\":false,"
-        "\"_localReply\":false,\"_client\":\"127.0.0.1:53122\",\"_server\":\"93.184.216.34:80\"}";
+        "\"_localReply\":false,\"_exposed\":{\"in_clear\":[{\"kind\":\"url\",\"where\":"
+        "\"request line\",\"name\":\"\",\"value\":\"http://a.test/p?q=1\"},{\"kind\":\"body\","
+        "\"where\":\"response body\",\"name\":\"text/plain\",\"value\":\"5 bytes\"}],"
+        "\"seen_by_lucent\":[],\"flags\":[]},"
+        "\"_client\":\"127.0.0.1:53122\",\"_server\":\"93.184.216.34:80\"}";
     CHECK_EQ_STR(out.p, want);
     CHECK(valid_json(out.p + 1, out.len - 1));
 
