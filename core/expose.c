@@ -11,6 +11,7 @@
 
 #include "core/codec.h"
 #include "core/json.h"
+#include "core/url.h"
 #include "core/jsonp.h"
 
 #define ELLIPSIS "\xe2\x80\xa6" /* U+2026, three bytes */
@@ -94,16 +95,6 @@ static void put_cstr(char *dst, size_t cap, const char *s)
     put_str(dst, cap, s, strlen(s), false);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = lc(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* Percent-decodes s[0..len) ('+' as a space when plus) into out[0..cap);
  * returns the length written; *more when the output did not fit. A '%' not
  * followed by two hex digits stays as it is. */
@@ -113,8 +104,8 @@ static size_t pct_decode(const char *s, size_t len, bool plus, char *out, size_t
     *more = false;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
-        if (c == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        if (c == '%' && i + 2 < len && url_hexval(s[i + 1]) >= 0 && url_hexval(s[i + 2]) >= 0) {
+            c = (char)(url_hexval(s[i + 1]) * 16 + url_hexval(s[i + 2]));
             i += 2;
         } else if (c == '+' && plus) {
             c = ' ';

@@ -24,6 +24,7 @@
 #include "core/expose.h"
 #include "core/codec.h"
 #include "core/json.h"
+#include "core/url.h"
 #include "core/jsonp.h"
 
 static const char har_tail[] = "\n]}}\n";
@@ -467,31 +468,11 @@ static void put_response_cookies(struct buf *out, const struct hdrs *h)
     buf_putc(out, ']');
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decoded s[0..len) ('+' is a space; a bad escape stays as written). */
 static void put_decoded(struct buf *out, struct buf *tmp, const char *s, size_t len)
 {
     buf_reset(tmp);
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '+') {
-            buf_putc(tmp, ' ');
-        } else if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            buf_putc(tmp, (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2])));
-            i += 2;
-        } else {
-            buf_putc(tmp, s[i]);
-        }
-    }
+    url_unescape(s, len, true, tmp);
     json_str(out, tmp->p ? tmp->p : "", tmp->len);
 }
 

@@ -4,6 +4,8 @@
  * resolver or the log; userinfo is refused (RFC 9110 4.2.4). */
 #include "core/url.h"
 
+#include "core/buf.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -161,4 +163,30 @@ size_t url_authority(const struct url *u, bool always_port, char *out, size_t ou
     if (n < 0)
         return 0;
     return (size_t)n < outlen ? (size_t)n : outlen - 1;
+}
+
+int url_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+void url_unescape(const char *s, size_t len, bool plus_is_space, struct buf *out)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '+' && plus_is_space) {
+            buf_putc(out, ' ');
+        } else if (s[i] == '%' && i + 2 < len && url_hexval(s[i + 1]) >= 0 &&
+                   url_hexval(s[i + 2]) >= 0) {
+            buf_putc(out, (char)(url_hexval(s[i + 1]) << 4 | url_hexval(s[i + 2])));
+            i += 2;
+        } else {
+            buf_putc(out, s[i]);
+        }
+    }
 }

@@ -35,4 +35,12 @@ size_t url_authority(const struct url *u, bool always_port, char *out, size_t ou
     LC_NONNULL(1, 3);
 uint16_t url_default_port(const char *scheme) LC_NONNULL(1);
 
+/* The value of a hex digit, or -1. */
+int url_hexval(char c);
+/* Appends s[0..len) percent-decoded to out; with plus_is_space '+' becomes
+ * a space (forms, query strings). A '%' not followed by two hex digits
+ * stays as written. */
+struct buf;
+void url_unescape(const char *s, size_t len, bool plus_is_space, struct buf *out) LC_NONNULL(4);
+
 #endif

@@ -9,6 +9,7 @@
 #include "core/codec.h"
 #include "core/flowlog.h"
 #include "core/json.h"
+#include "core/url.h"
 
 #define RENDER_DECODE_MAX (16u * 1024 * 1024)
 #define RENDER_HEX_MAX (1024u * 1024)
@@ -111,31 +112,6 @@ bool render_json(const char *p, size_t len, struct buf *out)
     return true;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static void url_decode(const char *p, size_t len, struct buf *out)
-{
-    for (size_t i = 0; i < len; i++) {
-        if (p[i] == '+') {
-            buf_putc(out, ' ');
-        } else if (p[i] == '%' && i + 2 < len + 0 && hexval(p[i + 1]) >= 0 &&
-                   hexval(p[i + 2]) >= 0) {
-            buf_putc(out, (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2])));
-            i += 2;
-        } else {
-            buf_putc(out, p[i]);
-        }
-    }
-}
 
 static void render_form(const char *p, size_t len, struct buf *out)
 {
@@ -146,10 +122,10 @@ static void render_form(const char *p, size_t len, struct buf *out)
         if (i > start) {
             const char *eq = memchr(p + start, '=', i - start);
             size_t nlen = eq ? (size_t)(eq - (p + start)) : i - start;
-            url_decode(p + start, nlen, out);
+            url_unescape(p + start, nlen, true, out);
             buf_append(out, " = ", 3);
             if (eq)
-                url_decode(eq + 1, (size_t)(p + i - eq - 1), out);
+                url_unescape(eq + 1, (size_t)(p + i - eq - 1), true, out);
             buf_putc(out, '\n');
         }
         start = i + 1;
