@@ -671,6 +671,15 @@ static void build_details(struct view *v)
     case TAB_EXPLAIN: {
         struct buf raw = BUF_INIT;
         explain_flow(f, v->lang, &raw);
+        struct expose ex;
+        expose_analyze(f, &ex);
+        if (ex.flags) { /* the teaching flags, explained (their details: tab 5) */
+            buf_puts(&raw, "\n! ");
+            buf_puts(&raw, v->lang == EXPLAIN_ZH ? "教学提示：\n" : "Teaching flags:\n");
+            for (unsigned bit = 1; bit && bit <= ex.flags; bit <<= 1)
+                if (ex.flags & bit)
+                    buf_printf(&raw, "  %s: %s\n", expose_flag_name(bit), expose_flag_text(bit));
+        }
         wrap_text(raw.p ? raw.p : "", raw.len, COLS > 20 ? COLS - 1 : 20, t);
         buf_free(&raw);
         break;
