@@ -1737,6 +1737,14 @@ static void pump_response(struct conn *c)
 
     while (!c->closing && c->state == CONN_EXCHANGE && !c->resp_done && !c->hook_wait) {
         size_t avail = evbuffer_get_length(in);
+        if (avail == 0 && c->resp_head_done && !c->up_paused && !c->resp_read_done) {
+            /* the head was in this read; the body may wait in the TLS read
+             * buffer, where no event will ever point at it */
+            size_t have = evbuffer_get_length(out);
+            if (have < CONN_HIGH_WATER)
+                conn_read_more(c->ubev, CONN_HIGH_WATER - have);
+            avail = evbuffer_get_length(in);
+        }
         if (avail == 0)
             break;
         if (c->resp_read_done)

@@ -250,6 +250,33 @@ def test_keylog_both_sides(ctx):
 
 
 
+def test_body_in_the_same_read_as_the_head(ctx):
+    """An HTTPS origin that writes the head and the body as two TLS records
+    back to back: both can arrive in one read, and the body then waits in
+    lucent's TLS read buffer, where no event points at it. It must still be
+    delivered (it used to stall until the timeout)."""
+    cert, key = ctx.pki.issue("a.test", ["DNS:a.test"])
+
+    def handler(c):
+        while True:
+            req = c.read_request()
+            if req is None:
+                return
+            body = b"body after the head\n"
+            c.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n" % len(body))
+            c.send(body)
+
+    o = H.Origin(handler, tls=(cert, key))
+    try:
+        for i in range(20):
+            r = H.curl(ctx.lucent, "--cacert", ctx.lucent.ca_cert, "-o", "-", o.url("/split-%d" % i), max_time=8)
+            eq(r.rc, 0, "request %d: %s" % (i, r.err[-500:]))
+            eq(r.out, b"body after the head\n")
+    finally:
+        o.stop()
+
+
+
 def test_keepalive_one_handshake(ctx):
     u1, u2 = ctx.nginx.https_url("/1k.bin?ka=1"), ctx.nginx.https_url("/64k.bin?ka=2")
     r = H.curl(ctx.lucent, "-v", "--cacert", ctx.lucent.ca_cert, "-o", "-", u1, "-o", "-", u2)
