@@ -104,6 +104,8 @@ static void conn_free(struct conn *c)
         event_free(c->timer);
     if (c->hook_timer)
         event_free(c->hook_timer);
+    if (c->tunnel_poll)
+        event_free(c->tunnel_poll);
     if (c->paused && c->flow)
         pauses_remove(c->w->pauses, c->flow->id);
     flow_unref(c->flow);
@@ -289,6 +291,8 @@ void conn_close(struct conn *c)
         event_del(c->timer);
     if (c->hook_timer)
         event_del(c->hook_timer);
+    if (c->tunnel_poll)
+        event_del(c->tunnel_poll);
     if (c->holds == 0)
         conn_free(c);
 }

@@ -101,6 +101,9 @@ struct conn {
 
     /* tunnel */
     bool client_eof, up_eof;
+    bool shut_client, shut_up;     /* the half-close was passed on to that side */
+    bool notify_client, notify_up; /* close_notify sent on that (TLS) side */
+    struct event *tunnel_poll;     /* owned: waits for ciphertext under a TLS filter to leave */
 
     /* inside a CONNECT: requests go to `tunnel` (scheme set by tunnel_tls) */
     bool in_tunnel, tunnel_tls;

@@ -11,8 +11,11 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/util.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "core/conn_int.h"
 #include "core/log.h"
@@ -42,16 +45,80 @@ static void move(struct conn *c, struct bufferevent *from, struct bufferevent *t
     conn_backed_up(to, from, paused);
 }
 
+/* Bytes still to leave through b: for a TLS filter (an intercepted
+ * client) also the ciphertext in the socket below it. */
+static size_t pending(struct bufferevent *b)
+{
+    size_t n = evbuffer_get_length(bufferevent_get_output(b));
+    struct bufferevent *under = bufferevent_get_underlying(b);
+    if (under)
+        n += evbuffer_get_length(bufferevent_get_output(under));
+    return n;
+}
+
+static void on_poll(evutil_socket_t fd, short what, void *arg);
+
+/* A filter's ciphertext drains without telling us: look again soon. */
+static void poll_later(struct conn *c)
+{
+    static const struct timeval soon = {0, 10000};
+    if (c->tunnel_poll == NULL && (c->tunnel_poll = evtimer_new(c->w->base, on_poll, c)) == NULL)
+        return; /* the idle timeout still ends the tunnel */
+    evtimer_add(c->tunnel_poll, &soon);
+}
+
+/* Passes an end of stream on to `to` once everything before it has left:
+ * close_notify first on a TLS side (so the peer knows nothing was cut
+ * off), then a TCP half-close. */
+static void half_close(struct conn *c, struct bufferevent *to)
+{
+    bool client = to == c->cbev;
+    bool *shut = client ? &c->shut_client : &c->shut_up;
+    bool *notify = client ? &c->notify_client : &c->notify_up;
+    SSL *ssl = bufferevent_openssl_get_ssl(to);
+    if (*shut)
+        return;
+    if (ssl != NULL && !*notify) {
+        *notify = true;
+        if (SSL_is_init_finished(ssl))
+            SSL_shutdown(ssl);
+        ERR_clear_error();
+    }
+    if (pending(to) > 0) {
+        poll_later(c);
+        return;
+    }
+    struct bufferevent *under = bufferevent_get_underlying(to);
+    shutdown(bufferevent_getfd(under ? under : to), SHUT_WR);
+    *shut = true;
+}
+
 /* After `to` drained: resume its peer, or pass on a pending half-close. */
 static void drained(struct conn *c, struct bufferevent *to, struct bufferevent *from, bool *paused,
                     bool from_eof)
 {
     conn_drained(to, from_eof ? NULL : from, paused);
     if (from_eof && evbuffer_get_length(bufferevent_get_output(to)) == 0)
-        shutdown(bufferevent_getfd(to), SHUT_WR);
-    if (c->client_eof && c->up_eof && evbuffer_get_length(bufferevent_get_output(c->cbev)) == 0 &&
-        evbuffer_get_length(bufferevent_get_output(c->ubev)) == 0)
-        tunnel_end(c, NULL);
+        half_close(c, to);
+    if (c->client_eof && c->up_eof) {
+        if (pending(c->cbev) == 0 && pending(c->ubev) == 0)
+            tunnel_end(c, NULL);
+        else
+            poll_later(c);
+    }
+}
+
+static void on_poll(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    conn_hold(c);
+    if (!c->closing && c->state == CONN_TUNNEL) {
+        if (c->up_eof)
+            drained(c, c->cbev, c->ubev, &c->up_paused, true);
+        if (!c->closing && c->client_eof)
+            drained(c, c->ubev, c->cbev, &c->client_paused, true);
+    }
+    conn_release(c);
 }
 
 static void on_client_read(struct bufferevent *bev, void *arg)
@@ -146,6 +213,7 @@ void tunnel_start(struct conn *c)
     LC_DEBUG("c%" PRIu64 " f%" PRIu64 ": tunnel to %s", c->id, c->flow->id, c->up_key);
     c->state = CONN_TUNNEL;
     c->client_eof = c->up_eof = false;
+    c->shut_client = c->shut_up = c->notify_client = c->notify_up = false;
     c->client_paused = c->up_paused = false;
     event_del(c->timer);
     event_assign(c->timer, c->w->base, -1, 0, on_timer, c);
