@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/bus.h"
+#include "core/demo.h"
 #include "core/filter.h"
 #include "core/har.h"
 #include "core/log.h"
@@ -62,6 +63,7 @@ int main(int argc, char **argv)
     struct filter *filter = NULL;
     struct pauses *pauses = NULL;
     struct scache *scache = NULL;
+    struct demo *demo = NULL; /* `lucent demo`: the teaching site */
     sigset_t sigs;
     bool ui;
     int ui_sub = -1;
@@ -142,6 +144,21 @@ int main(int argc, char **argv)
             tls_ca(tls)->created ? "created" : "loaded", tls_ca(tls)->fingerprint,
             tls_ca(tls)->created ? "; trust it once: see http://lucent.proxy/ through the proxy"
                                  : "");
+    /* before the workers: the proxy trusts the demo's certificate from the start */
+    if (o.demo) {
+        uint16_t dhttp, dhttps;
+        if (tls_trust_own_ca(tls, err, sizeof(err)) < 0 ||
+            (demo = demo_start(tls, o.demo_port, err, sizeof(err))) == NULL) {
+            fprintf(stderr, "lucent: %s\n", err);
+            status = 2;
+            goto out;
+        }
+        demo_ports(demo, &dhttp, &dhttps);
+        fprintf(stderr,
+                "lucent: demo site on http://127.0.0.1:%u/ and https://127.0.0.1:%u/ "
+                "(certificate from lucent's CA)\n",
+                dhttp, dhttps);
+    }
     bus = bus_new(BUS_CAPACITY);
     workers = calloc(nworkers, sizeof(*workers));
     if (bus == NULL || workers == NULL) {
@@ -213,6 +230,7 @@ out:
         worker_stop(&workers[i]);
     for (unsigned i = 0; i < ready; i++)
         worker_join(&workers[i]);
+    demo_stop(demo); /* before tls_free(): it borrows tls */
     for (unsigned i = 0; i < ready; i++)
         worker_free(&workers[i]);
     if (bus)

@@ -12,7 +12,7 @@
 #include <string.h>
 
 const char opts_usage[] =
-    "usage: lucent [options]\n"
+    "usage: lucent [options] [demo]\n"
     "\n"
     "An intercepting HTTP(S) debugging proxy. Point a browser's proxy setting or\n"
     "`curl -x http://127.0.0.1:8080` at it and every transaction is shown.\n"
@@ -64,6 +64,12 @@ const char opts_usage[] =
     "                           responses served from memory, stale ones revalidated\n"
     "  --cache-size BYTES       its size, LRU (suffix k, m, g; default 64m)\n"
     "\n"
+    "Demo site (for classes working offline):\n"
+    "  demo, --demo             also run a small teaching site on 127.0.0.1, over HTTP and\n"
+    "                           HTTPS (certificate from lucent's CA); its URLs are printed\n"
+    "  --demo-port N            its HTTP port; HTTPS on N+1 (implies --demo; default: any\n"
+    "                           free ports)\n"
+    "\n"
     "Timeouts (seconds, decimals allowed) and limits:\n"
     "  --header-timeout SEC     time for a client to send a request head (default 30)\n"
     "  --idle-timeout SEC       idle keep-alive client connections are closed after this\n"
@@ -105,6 +111,8 @@ enum {
     OPT_CACHE_SIZE,
     OPT_KEYLOG,
     OPT_LANG,
+    OPT_DEMO,
+    OPT_DEMO_PORT,
 };
 
 static const struct option longopts[] = {
@@ -141,6 +149,8 @@ static const struct option longopts[] = {
     {"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
     {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"lang", required_argument, NULL, OPT_LANG},
+    {"demo", no_argument, NULL, OPT_DEMO},
+    {"demo-port", required_argument, NULL, OPT_DEMO_PORT},
     {"read", required_argument, NULL, 'r'},
     {NULL, 0, NULL, 0},
 };
@@ -375,6 +385,19 @@ enum opts_rc opts_parse(struct opts *o, int argc, char **argv, char *err, size_t
         case OPT_CACHE:
             o->cache = true;
             break;
+        case OPT_DEMO:
+            o->demo = true;
+            break;
+        case OPT_DEMO_PORT:
+            if (parse_uint(optarg, 0, 65534, false, &u) < 0) {
+                snprintf(err, errlen,
+                         "--demo-port: '%s' is not a port (0-65534: HTTPS takes the next one)",
+                         optarg);
+                return OPTS_ERROR;
+            }
+            o->demo_port = (uint16_t)u;
+            o->demo = true;
+            break;
         case OPT_LANG:
             if (strcmp(optarg, "en") != 0 && strcmp(optarg, "zh") != 0) {
                 snprintf(err, errlen, "--lang: '%s' is not en or zh", optarg);
@@ -430,6 +453,11 @@ enum opts_rc opts_parse(struct opts *o, int argc, char **argv, char *err, size_t
                 snprintf(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
             return OPTS_ERROR;
         }
+    }
+    /* the one sub-command (getopt_long has moved the options before it) */
+    if (optind < argc && strcmp(argv[optind], "demo") == 0) {
+        o->demo = true;
+        optind++;
     }
     if (optind < argc) {
         snprintf(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);

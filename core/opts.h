@@ -51,6 +51,9 @@ struct opts {
     bool no_caching; /* ... and make every response uncacheable */
     bool cache;        /* lucent's own shared cache */
     size_t cache_size; /* its bound in bytes */
+    /* the built-in demo site (core/demo.h) */
+    bool demo;          /* `lucent demo` or --demo */
+    uint16_t demo_port; /* its HTTP port (HTTPS: the next one); 0 = any free ports */
     bool help, version;
 };
 

@@ -373,6 +373,15 @@ const struct ca *tls_ca(const struct tls *t)
     return t->ca;
 }
 
+int tls_trust_own_ca(struct tls *t, char *err, size_t errlen)
+{
+    if (X509_STORE_add_cert(SSL_CTX_get_cert_store(t->client), t->ca->cert) != 1) {
+        ca_ssl_err(err, errlen, "cannot trust lucent's CA upstream");
+        return -1;
+    }
+    return 0;
+}
+
 bool tls_passthrough(struct tls *t, const char *host, uint16_t port, const char **why)
 {
     char hp[300];

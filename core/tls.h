@@ -25,6 +25,10 @@ struct tls;
 struct tls *tls_new(const struct opts *o, char *err, size_t errlen) LC_NONNULL(1, 2) LC_WUR;
 void tls_free(struct tls *t);
 const struct ca *tls_ca(const struct tls *t) LC_NONNULL(1);
+/* Upstream verification trusts lucent's own CA too: the built-in demo site
+ * (core/demo.h) presents a leaf minted from it. Call before the workers
+ * start. -1 with err on failure. */
+int tls_trust_own_ca(struct tls *t, char *err, size_t errlen) LC_NONNULL(1, 2) LC_WUR;
 
 /* Should the tunnel to host:port (CONNECT host, or SNI) pass through? Sets
  * *why to "ignore-hosts" or "client rejected lucent's certificate before". */

@@ -403,6 +403,45 @@ static void test_regressions(void)
     done(&c);
 }
 
+/* `lucent demo` (the one sub-command), --demo, --demo-port N (HTTPS on N+1) */
+static void test_demo(void)
+{
+    static const struct {
+        const char *args[6]; /* NULL-terminated */
+        enum opts_rc rc;
+        bool demo;
+        unsigned port;
+        const char *err_has;
+    } rows[] = {
+        {{NULL}, OPTS_OK, false, 0, NULL},
+        {{"demo"}, OPTS_OK, true, 0, NULL},
+        {{"demo", "-p", "0", "--headless"}, OPTS_OK, true, 0, NULL},
+        {{"-p", "0", "demo", "--workers", "1"}, OPTS_OK, true, 0, NULL},
+        {{"--demo"}, OPTS_OK, true, 0, NULL},
+        {{"--demo-port", "8000"}, OPTS_OK, true, 8000, NULL},
+        {{"--demo-port=65534"}, OPTS_OK, true, 65534, NULL},
+        {{"demo", "--demo-port", "0"}, OPTS_OK, true, 0, NULL},
+        {{"--demo-port", "65535"}, OPTS_ERROR, false, 0, "--demo-port"},
+        {{"--demo-port", "-1"}, OPTS_ERROR, false, 0, "--demo-port"},
+        {{"--demo-port", "http"}, OPTS_ERROR, false, 0, "'http'"},
+        {{"--demo-port"}, OPTS_ERROR, false, 0, "--demo-port: missing value"},
+        {{"demo", "demo"}, OPTS_ERROR, true, 0, "unexpected argument 'demo'"},
+        {{"demos"}, OPTS_ERROR, false, 0, "unexpected argument 'demos'"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct cmd c;
+        run(&c, rows[i].args);
+        CHECK_EQ_INT(c.rc, rows[i].rc);
+        if (rows[i].rc == OPTS_OK) {
+            CHECK_EQ_INT(c.o.demo, rows[i].demo);
+            CHECK_EQ_INT(c.o.demo_port, rows[i].port);
+        } else {
+            CHECK(strstr(c.err, rows[i].err_has) != NULL);
+        }
+        done(&c);
+    }
+}
+
 int main(void)
 {
     test_defaults();
@@ -411,5 +450,6 @@ int main(void)
     test_errors();
     test_exit();
     test_regressions();
+    test_demo();
     return check_summary();
 }
