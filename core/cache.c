@@ -831,6 +831,80 @@ static void freshness_notes(struct ctx *c)
     }
 }
 
+/* Does the If-None-Match value p[0..len) name the opaque tag etag (weak
+ * comparison: W/ ignored on both sides; etag NULL: no tag matches)? Sets
+ * *star for "*" and *malformed for a tag that is not a quoted string. */
+static bool inm_matches(const char *p, size_t len, const char *etag, size_t etag_len, bool *star,
+                        bool *malformed)
+{
+    bool matched = false;
+    size_t k = 0;
+    while (k < len) {
+        while (k < len && (is_ows(p[k]) || p[k] == ','))
+            k++;
+        if (k >= len)
+            break;
+        size_t s = k;
+        if (p[k] == '*') {
+            *star = true;
+            k++;
+        } else {
+            if (len - k >= 2 && p[k] == 'W' && p[k + 1] == '/')
+                k += 2;
+            if (k < len && p[k] == '"') {
+                const char *q = memchr(p + k + 1, '"', len - k - 1);
+                k = q != NULL ? (size_t)(q - p) + 1 : len;
+                *malformed |= q == NULL;
+            } else {
+                *malformed = true;
+            }
+            while (k < len && p[k] != ',') {
+                *malformed |= !is_ows(p[k]);
+                k++;
+            }
+            bool weak;
+            const char *op;
+            size_t ol;
+            split_etag(p + s, k - s, &weak, &op, &ol);
+            if (etag != NULL && ol == etag_len && memcmp(op, etag, ol) == 0)
+                matched = true;
+        }
+        while (k < len && p[k] != ',') {
+            *malformed |= !is_ows(p[k]);
+            k++;
+        }
+    }
+    return matched;
+}
+
+bool cache_request_has(const struct hdrs *req, const struct hdrs *resp, int64_t now)
+{
+    size_t len, elen = 0;
+    const char *tag = hdrs_get(resp, "ETag", &elen);
+    const char *etag = NULL;
+    size_t etag_len = 0;
+    if (tag != NULL) {
+        bool weak;
+        split_etag(tag, elen, &weak, &etag, &etag_len);
+    }
+    bool inm = false, star = false, malformed = false, matched = false;
+    for (size_t i = 0; i < req->n; i++) {
+        if (!hdrs_name_is(req, i, "If-None-Match"))
+            continue;
+        inm = true;
+        const char *p = hdrs_value(req, i, &len);
+        matched |= inm_matches(p, len, etag, etag_len, &star, &malformed);
+    }
+    if (inm)
+        return matched || star; /* If-Modified-Since does not count beside it */
+    const char *ims = hdrs_get(req, "If-Modified-Since", &len);
+    const char *lm = hdrs_get(resp, "Last-Modified", &elen);
+    if (ims == NULL || lm == NULL)
+        return false;
+    int64_t since = cache_parse_date(ims, len, now), modified = cache_parse_date(lm, elen, now);
+    return since >= 0 && modified >= 0 && since >= modified;
+}
+
 /* If-None-Match / If-Modified-Since against the response's validators. */
 static void judge_conditional(struct ctx *c)
 {
@@ -843,43 +917,9 @@ static void judge_conditional(struct ctx *c)
         if (!hdrs_name_is(h, i, "If-None-Match"))
             continue;
         v->inm = true;
-        size_t len, k = 0;
+        size_t len;
         const char *p = hdrs_value(h, i, &len);
-        while (k < len) {
-            while (k < len && (is_ows(p[k]) || p[k] == ','))
-                k++;
-            if (k >= len)
-                break;
-            size_t s = k;
-            if (p[k] == '*') {
-                star = true;
-                k++;
-            } else {
-                if (len - k >= 2 && p[k] == 'W' && p[k + 1] == '/')
-                    k += 2;
-                if (k < len && p[k] == '"') {
-                    const char *q = memchr(p + k + 1, '"', len - k - 1);
-                    k = q != NULL ? (size_t)(q - p) + 1 : len;
-                    malformed |= q == NULL;
-                } else {
-                    malformed = true;
-                }
-                while (k < len && p[k] != ',') {
-                    malformed |= !is_ows(p[k]);
-                    k++;
-                }
-                bool weak;
-                const char *op;
-                size_t ol;
-                split_etag(p + s, k - s, &weak, &op, &ol);
-                if (c->etag != NULL && ol == c->etag_len && memcmp(op, c->etag, ol) == 0)
-                    matched = true; /* weak comparison: W/ ignored */
-            }
-            while (k < len && p[k] != ',') {
-                malformed |= !is_ows(p[k]);
-                k++;
-            }
-        }
+        matched |= inm_matches(p, len, c->etag, c->etag_len, &star, &malformed);
     }
     if (malformed)
         note(v, "If-None-Match: malformed entity tag");

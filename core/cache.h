@@ -110,6 +110,12 @@ void cache_json(const struct cache_verdict *v, struct buf *out) LC_NONNULL(1, 2)
  * '\n', for the viewer's Details tab. */
 void cache_explain(const struct cache_verdict *v, struct buf *out) LC_NONNULL(1, 2);
 
+/* Would a cache answer this request 304 from a response with these fields?
+ * If-None-Match (weak comparison, "*") when present, else If-Modified-Since
+ * no earlier than Last-Modified. now places RFC 850 dates. */
+bool cache_request_has(const struct hdrs *req, const struct hdrs *resp, int64_t now)
+    LC_NONNULL(1, 2);
+
 /* The flow's tag: flow->cache when set (lucent's own cache: "hit" ...),
  * else the verdict's as of flow->cache_at (computed now: the worker leaves
  * it to whoever looks), else "". */

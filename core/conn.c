@@ -1251,49 +1251,13 @@ static void start_request(struct conn *c)
 
 /* ---- lucent's shared cache (--cache) -------------------------------------- */
 
-/* Does If-None-Match (weak comparison) or If-Modified-Since accept e? */
-static bool client_has_it(const struct hdrs *req, const struct scache_entry *e)
-{
-    size_t il, el;
-    const char *inm = hdrs_get(req, "If-None-Match", &il);
-    const char *etag = hdrs_get(&e->headers, "ETag", &el);
-    if (inm != NULL) {
-        if (etag && el > 2 && etag[0] == 'W' && etag[1] == '/')
-            etag += 2, el -= 2;
-        for (size_t s = 0; s < il;) {
-            while (s < il && (inm[s] == ' ' || inm[s] == ','))
-                s++;
-            size_t t = s;
-            while (t < il && inm[t] != ',')
-                t++;
-            size_t end = t;
-            while (end > s && inm[end - 1] == ' ')
-                end--;
-            const char *tag = inm + s;
-            size_t tl = end - s;
-            if (tl > 2 && tag[0] == 'W' && tag[1] == '/')
-                tag += 2, tl -= 2;
-            if ((tl == 1 && tag[0] == '*') || (etag && tl == el && memcmp(tag, etag, tl) == 0))
-                return true;
-            s = t;
-        }
-        return false;
-    }
-    const char *ims = hdrs_get(req, "If-Modified-Since", &il);
-    const char *lm = hdrs_get(&e->headers, "Last-Modified", &el);
-    int64_t now = flow_wall_us() / 1000000;
-    return ims && lm && cache_parse_date(ims, il, now) >= 0 &&
-           cache_parse_date(ims, il, now) >= cache_parse_date(lm, el, now) &&
-           cache_parse_date(lm, el, now) >= 0;
-}
-
 /* A fresh entry: lucent answers (a 304 when the client already has it). */
 static void serve_entry(struct conn *c, const struct scache_entry *e, int64_t age)
 {
     struct flow *f = c->flow;
     char a[24];
     int n = snprintf(a, sizeof(a), "%" PRId64, age);
-    bool have = client_has_it(&f->req_headers, e);
+    bool have = cache_request_has(&f->req_headers, &e->headers, flow_wall_us() / 1000000);
     f->status = have ? 304 : e->status;
     flow_set_reason(f, have ? "Not Modified" : e->reason, strlen(have ? "Not Modified" : e->reason));
     f->resp_major = f->resp_minor = 1;
